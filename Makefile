@@ -1,0 +1,38 @@
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PORT ?= 8000
+export PORT
+
+# `make run` is local mode; everything else defaults to production settings.
+LOCAL := REALGEEKS_MODE=local
+
+.PHONY: install run test lint format lock bench
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	touch $@
+
+run: install
+	$(LOCAL) $(VENV)/bin/python manage.py ensuredb
+	$(LOCAL) $(VENV)/bin/python manage.py migrate --no-input
+	$(LOCAL) $(VENV)/bin/python manage.py demodata --base-url http://127.0.0.1:$(PORT)
+	$(LOCAL) bin/serve
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# Re-resolve the pinned dependencies after editing pyproject.toml.
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet -o requirements.lock

@@ -1,0 +1,124 @@
+"""django-oauth-toolkit's models, swapped in so that grants and tokens carry a site.
+
+Every grant and token is bound to the one site the user chose on the consent page;
+a bearer token can reach only that site.
+"""
+
+import ipaddress
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from oauth2_provider import models as dot_models
+
+from sites.models import Site
+
+
+def _is_loopback_host(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def insecure_redirect_uris(uris: str) -> list[str]:
+    """The http redirect URIs that production refuses: any that is not loopback (RFC 8252 §7.3)."""
+    return [
+        uri
+        for uri in uris.split()
+        if urlsplit(uri).scheme == "http" and not _is_loopback_host(urlsplit(uri).hostname)
+    ]
+
+
+class Application(dot_models.AbstractApplication):
+    class Meta(dot_models.AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    objects = dot_models.ApplicationManager()
+
+    def natural_key(self) -> tuple[str]:
+        return (self.client_id,)
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if not settings.LOCAL_MODE and insecure_redirect_uris(self.redirect_uris):
+            errors.setdefault("redirect_uris", []).append(
+                "http redirect URIs are allowed only on loopback (127.0.0.1 or ::1); use https."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        # Refuse at request time too, in case a row was written before the rule applied.
+        if not settings.LOCAL_MODE and insecure_redirect_uris(uri):
+            return False
+        return super().redirect_uri_allowed(uri)
+
+
+class Grant(dot_models.AbstractGrant):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    # Codes are kept after use, so that a replay can be recognised and the tokens
+    # issued from the code revoked (RFC 6749 §4.1.2).
+    consumed = models.DateTimeField(null=True, blank=True)
+    token_family = models.UUIDField(null=True, blank=True, editable=False)
+
+    class Meta(dot_models.AbstractGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
+
+
+class AccessToken(dot_models.AbstractAccessToken):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(dot_models.AbstractAccessToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
+        indexes = [models.Index(fields=["application", "site"])]
+
+
+class RefreshToken(dot_models.AbstractRefreshToken):
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+
+    class Meta(dot_models.AbstractRefreshToken.Meta):
+        swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
+        indexes = [
+            *dot_models.AbstractRefreshToken.Meta.indexes,
+            models.Index(fields=["application", "site"]),
+        ]
+
+
+class IDToken(dot_models.AbstractIDToken):
+    """Unused (no OpenID Connect), swapped in with the others so that it never has to be."""
+
+    class Meta(dot_models.AbstractIDToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"
+
+
+class Connection(models.Model):
+    """An application a user connected to one of their sites, until they disconnect it.
+
+    It is what makes the application's client credentials valid for the site.
+    """
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="connections")
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="connections"
+    )
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "application"], name="connection_one_per_site_application"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application} on {self.site}"

@@ -1,0 +1,36 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+from oauth2_provider import views as dot_views
+
+from . import views
+
+# In django-oauth-toolkit's namespace, so that its metadata view advertises them.
+oauth2_provider_urlpatterns = [
+    path("piesync/oauth/authorize/", views.SiteAuthorizationView.as_view(), name="authorize"),
+    path("piesync/oauth/token/", views.TokenView.as_view(), name="token"),
+    path("piesync/oauth/revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("piesync/oauth/introspect/", views.IntrospectView.as_view(), name="introspect"),
+    path(
+        ".well-known/oauth-authorization-server",
+        dot_views.OAuthServerMetadataView.as_view(),
+        name="oauth-server-metadata",
+    ),
+]
+
+account_urlpatterns = [
+    path("connected-apps/", views.ConnectedAppsView.as_view(), name="connected-apps"),
+    path(
+        "connected-apps/<int:connection_id>/disconnect/",
+        views.DisconnectView.as_view(),
+        name="disconnect",
+    ),
+]
+
+login_urlpatterns = [
+    path(
+        "account/login/",
+        auth_views.LoginView.as_view(template_name="oauth_provider/login.html"),
+        name="login",
+    ),
+    path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

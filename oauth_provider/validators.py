@@ -1,0 +1,154 @@
+"""The oauthlib request validator: django-oauth-toolkit's, plus the site binding.
+
+The site enters once, from the consent form (`request.site`, set by
+`SiteAuthorizationView`), is stored on the grant, and from there is copied onto every
+access and refresh token, including those minted by a refresh.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.common import Request
+from oauthlib.oauth2.rfc6749 import errors
+
+from . import selectors, services
+from .models import AccessToken, Application, Grant, RefreshToken
+
+
+class SiteOAuth2Validator(OAuth2Validator):
+    def _create_authorization_code(
+        self, request: Request, code: dict[str, str], expires: datetime | None = None
+    ) -> Grant:
+        # RFC 7636 §4.3 allows "plain"; RFC 9700 §2.1.1 says use S256, and so do we.
+        if request.code_challenge_method == "plain":
+            raise errors.InvalidRequestError(
+                description='Unsupported code_challenge_method "plain"; use "S256".',
+                request=request,
+            )
+        return Grant.objects.create(
+            application=request.client,
+            user=request.user,
+            site=request.site,
+            code=code["code"],
+            expires=expires or timezone.now() + timedelta(seconds=self._code_lifetime()),
+            redirect_uri=request.redirect_uri,
+            scope=" ".join(request.scopes),
+            code_challenge=request.code_challenge or "",
+            code_challenge_method=request.code_challenge_method or "",
+        )
+
+    @staticmethod
+    def _code_lifetime() -> int:
+        from oauth2_provider.settings import oauth2_settings
+
+        return oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS
+
+    def validate_code(
+        self,
+        client_id: str,
+        code: str,
+        client: Application,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        # Locked, so that two concurrent exchanges of one code cannot both succeed;
+        # the token view runs in a transaction.
+        grant = (
+            Grant.objects.select_for_update()
+            .select_related("user", "site")
+            .filter(code=code, application=client)
+            .first()
+        )
+        if grant is None:
+            return False
+        if grant.consumed is not None:
+            # RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens issued from it.
+            services.token_family_revoke(token_family=grant.token_family)
+            return False
+        if grant.is_expired():
+            return False
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        request.site = grant.site
+        request.grant = grant
+        return True
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        """Mark the code used (instead of deleting it) and remember the tokens it produced."""
+        grant: Grant = request.grant
+        grant.consumed = timezone.now()
+        grant.token_family = getattr(request, "issued_token_family", None)
+        grant.save(update_fields=["consumed", "token_family", "updated"])
+
+    def validate_refresh_token(
+        self, refresh_token: str, client: Application, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
+        if valid:
+            request.site = request.refresh_token_instance.site
+        return valid
+
+    def save_bearer_token(
+        self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        with transaction.atomic():
+            super().save_bearer_token(token, request, *args, **kwargs)
+            if request.grant_type == "authorization_code":
+                services.connection_record(
+                    site=request.site, application=request.client, user=request.user
+                )
+        # oauthlib builds the JSON response from this same dict after saving it.
+        token["site_uuid"] = str(request.site.uuid)
+        token["site_domain"] = request.site.domain
+
+    def _create_access_token(
+        self,
+        expires: datetime,
+        request: Request,
+        token: dict[str, Any],
+        source_refresh_token: RefreshToken | None = None,
+    ) -> AccessToken:
+        access_token = AccessToken(
+            user=request.user,
+            site=request.site,
+            scope=token["scope"],
+            expires=expires,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(
+        self,
+        request: Request,
+        refresh_token_code: str,
+        access_token: AccessToken,
+        previous_refresh_token: RefreshToken | None,
+    ) -> RefreshToken:
+        token_family = (
+            previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4()
+        )
+        refresh_token = RefreshToken(
+            user=request.user,
+            site=request.site,
+            application=request.client,
+            access_token=access_token,
+            token_family=token_family,
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        request.issued_token_family = token_family
+        return refresh_token
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        """One indexed query, with the site joined, for every authenticated API request."""
+        return selectors.access_token_for_bearer(token=token)

@@ -1,0 +1,207 @@
+"""Settings, read from the environment.
+
+`REALGEEKS_MODE` is `local` for `make run` and the tests, and `production` everywhere
+else (the default). Local mode supplies a throwaway secret key and allows conveniences
+that production refuses: DEBUG, plain-http cookies, and http redirect URIs on hosts
+other than loopback.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from oauth_provider.pkce import pkce_required
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+REALGEEKS_MODE = env.str("REALGEEKS_MODE", default="production")
+if REALGEEKS_MODE not in ("local", "production"):
+    raise ImproperlyConfigured("REALGEEKS_MODE must be 'local' or 'production'.")
+LOCAL_MODE = REALGEEKS_MODE == "local"
+
+if LOCAL_MODE:
+    SECRET_KEY = env.str("SECRET_KEY", default="local-only-insecure-key-" + "x" * 40)
+    DEBUG = env.bool("DEBUG", default=True)
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+else:
+    SECRET_KEY = env.str("SECRET_KEY")  # no default: production must be given one
+    DEBUG = env.bool("DEBUG", default=False)
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "oauth2_provider",
+    "realgeeks",
+    "sites",
+    "oauth_provider",
+    "subscriptions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "realgeeks.urls"
+WSGI_APPLICATION = "realgeeks.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# PostgreSQL through psycopg 3, with Django's built-in connection pool.
+DATABASES = {
+    "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/realgeeks"),
+}
+DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+    "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+    "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
+    "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# Users keep Django's default hasher; the client-secret hasher is only ever chosen
+# explicitly, through OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"].
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "oauth_provider.hashers.ClientSecretHasher",
+]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "oauth_provider:connected-apps"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+# Serve app static files straight from the apps in local mode, without collectstatic.
+WHITENOISE_USE_FINDERS = LOCAL_MODE
+WHITENOISE_AUTOREFRESH = LOCAL_MODE
+if LOCAL_MODE:
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# Security: production serves over https behind a TLS-terminating proxy.
+SESSION_COOKIE_SECURE = not LOCAL_MODE
+CSRF_COOKIE_SECURE = not LOCAL_MODE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not LOCAL_MODE)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if LOCAL_MODE else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not LOCAL_MODE
+SECURE_HSTS_PRELOAD = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env.bool("TRUST_X_FORWARDED_PROTO", default=not LOCAL_MODE):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_provider.Application"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth_provider.Grant"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth_provider.IDToken"
+
+OAUTH2_PROVIDER = {
+    "OAUTH2_VALIDATOR_CLASS": "oauth_provider.validators.SiteOAuth2Validator",
+    "SCOPES": {
+        "leadrouter:connect": "Manage where this site's new and updated leads are sent",
+        "leadrouter:send": "Send new leads and lead activity to this site",
+    },
+    "DEFAULT_SCOPES": ["leadrouter:connect", "leadrouter:send"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": env.int("OAUTH_CODE_EXPIRE_SECONDS", default=60),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int(
+        "OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", default=60 * 60 * 24 * 90
+    ),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    # PKCE is required for public clients and honoured whenever a confidential client
+    # sends it (RFC 9700 §2.1.1 allows confidential clients without it).
+    "PKCE_REQUIRED": pkce_required,
+    "CLIENT_SECRET_HASHER": "client_secret_sha256",
+    "REQUEST_APPROVAL_PROMPT": "force",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
+    "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+}
+
+SILENCED_SYSTEM_CHECKS = [
+    # http stays an allowed redirect scheme only for loopback clients (RFC 8252 §7.3);
+    # Application.clean() and redirect_uri_allowed() refuse any other http host outside
+    # local mode. See README, "Deploy checks".
+    "oauth2_provider.W008",
+]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # DOT logs redirect-URI mismatches and client ids at DEBUG; keep it at INFO.
+        "oauth2_provider": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from oauth_provider import urls as oauth_urls
+
+urlpatterns = [
+    path("", include((oauth_urls.oauth2_provider_urlpatterns, "oauth2_provider"))),
+    path("", include(oauth_urls.login_urlpatterns)),
+    path("account/", include((oauth_urls.account_urlpatterns, "oauth_provider"))),
+    path("admin/", admin.site.urls),
+]

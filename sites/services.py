@@ -1,0 +1,17 @@
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from realgeeks.errors import DomainError
+
+from .models import Site
+
+
+def site_create(*, owner: AbstractBaseUser, domain: str, name: str = "") -> Site:
+    domain = domain.strip().lower()
+    if not domain:
+        raise DomainError("A site needs a domain.", status=422)
+    try:
+        with transaction.atomic():
+            return Site.objects.create(owner=owner, domain=domain, name=name.strip() or domain)
+    except IntegrityError as exc:
+        raise DomainError(f"A site with the domain {domain!r} already exists.", status=409) from exc

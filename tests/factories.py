@@ -1,0 +1,42 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from oauth_provider.models import Application
+from sites.models import Site
+
+PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"agent{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password(PASSWORD)
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+
+    domain = factory.Sequence(lambda n: f"www.site{n}.example.com")
+    name = factory.Sequence(lambda n: f"Site {n}")
+    owner = factory.SubFactory(UserFactory)
+
+
+CLIENT_SECRET = "piesync-client-secret-" + "s" * 40
+REDIRECT_URI = "https://api.piesync.test/v1/realgeeks/callback"
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Application
+
+    name = "PieSync"
+    client_id = factory.Sequence(lambda n: f"piesync-{n}")
+    client_secret = CLIENT_SECRET
+    client_type = Application.CLIENT_CONFIDENTIAL
+    authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
+    redirect_uris = REDIRECT_URI
