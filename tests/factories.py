@@ -40,3 +40,32 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     client_type = Application.CLIENT_CONFIDENTIAL
     authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
     redirect_uris = REDIRECT_URI
+
+
+def issue_access_token(
+    *,
+    site: Site,
+    application: Application,
+    scope: str = "leadrouter:connect leadrouter:send",
+    expires_in: int = 3600,
+) -> str:
+    """A live access token for `site`, as the token endpoint would store it; returns the raw value."""
+    import secrets
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from oauth2_provider.models import set_token_value
+
+    from oauth_provider.models import AccessToken
+
+    raw = secrets.token_urlsafe(30)
+    token = AccessToken(
+        user=site.owner,
+        site=site,
+        application=application,
+        scope=scope,
+        expires=timezone.now() + timedelta(seconds=expires_in),
+    )
+    set_token_value(token, raw)
+    token.save()
+    return raw

@@ -1,0 +1,63 @@
+"""Bearer-token authentication for the partner APIs (RFC 6750).
+
+A token authenticates as its user, and `request.auth` is the AccessToken with its
+site loaded: views compare the path's site against `request.auth.site`, so a token
+reaches only its own site.
+"""
+
+from django.http import HttpRequest
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from .models import AccessToken
+from .selectors import access_token_for_bearer
+
+REALM = "Real Geeks"
+
+
+class InvalidToken(exceptions.AuthenticationFailed):
+    """A token was presented but cannot be used (RFC 6750 §3.1 `invalid_token`)."""
+
+    default_detail = "Invalid access token"
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[object, AccessToken] | None:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            return None  # DRF answers 401 with authenticate_header() when a permission needs a user
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or " " in token:
+            raise InvalidToken("Malformed Authorization header; expected: Bearer <token>")
+        access_token = access_token_for_bearer(token=token)
+        if access_token is None or access_token.is_expired():
+            raise InvalidToken("Invalid or expired access token")
+        return access_token.user, access_token
+
+    def authenticate_header(self, request: HttpRequest) -> str:
+        # RFC 6750 §3: no error code when the request carried no credentials.
+        if request.headers.get("Authorization"):
+            return f'Bearer realm="{REALM}", error="invalid_token"'
+        return f'Bearer realm="{REALM}"'
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"The access token lacks the {scope} scope")
+        self.scope = scope
+
+
+class TokenHasScope(BasePermission):
+    """Requires the view's `required_scope`; a 403 names it (RFC 6750 §3.1 `insufficient_scope`)."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not isinstance(request.auth, AccessToken):
+            raise exceptions.NotAuthenticated("Missing access token")
+        scope: str = view.required_scope  # type: ignore[attr-defined]
+        if scope not in request.auth.scope.split():
+            raise InsufficientScope(scope)
+        return True

@@ -1,0 +1,120 @@
+"""OpenAPI text for the OAuth endpoints, which are not DRF views (appended by drf-spectacular).
+
+Plain data: settings import it.
+"""
+
+_OAUTH_ERROR = {
+    "type": "object",
+    "description": "RFC 6749 §5.2 error.",
+    "properties": {
+        "error": {
+            "type": "string",
+            "enum": [
+                "invalid_request",
+                "invalid_client",
+                "invalid_grant",
+                "unauthorized_client",
+                "unsupported_grant_type",
+                "invalid_scope",
+            ],
+        },
+        "error_description": {"type": "string"},
+    },
+    "required": ["error"],
+}
+
+TOKEN_ENDPOINT = {
+    "/piesync/oauth/token/": {
+        "post": {
+            "operationId": "oauth_token",
+            "summary": "Exchange an authorization code or a refresh token for tokens",
+            "description": (
+                "Authenticate the client with HTTP Basic (client id and secret); credentials "
+                "in the body are accepted too (RFC 6749 §2.3.1). Refresh tokens rotate: use "
+                "the newest one; reusing an old one revokes the whole chain."
+            ),
+            "tags": ["oauth"],
+            "security": [{"clientBasic": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["grant_type"],
+                            "properties": {
+                                "grant_type": {
+                                    "type": "string",
+                                    "enum": ["authorization_code", "refresh_token"],
+                                },
+                                "code": {"type": "string"},
+                                "redirect_uri": {"type": "string", "format": "uri"},
+                                "code_verifier": {"type": "string"},
+                                "refresh_token": {"type": "string"},
+                                "client_id": {"type": "string"},
+                                "client_secret": {"type": "string"},
+                            },
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "Tokens for the site the user chose.",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": [
+                                    "access_token",
+                                    "refresh_token",
+                                    "token_type",
+                                    "expires_in",
+                                    "scope",
+                                    "site_uuid",
+                                    "site_domain",
+                                ],
+                                "properties": {
+                                    "access_token": {"type": "string"},
+                                    "refresh_token": {"type": "string"},
+                                    "token_type": {"type": "string", "enum": ["Bearer"]},
+                                    "expires_in": {"type": "integer"},
+                                    "scope": {"type": "string"},
+                                    "site_uuid": {"type": "string", "format": "uuid"},
+                                    "site_domain": {"type": "string"},
+                                },
+                            },
+                            "example": {
+                                "access_token": "Jx0p3m...",
+                                "refresh_token": "9fQk2b...",
+                                "token_type": "Bearer",
+                                "expires_in": 3600,
+                                "scope": "leadrouter:connect leadrouter:send",
+                                "site_uuid": "aa808177-d2cc-415d-b504-a36abf39ac00",
+                                "site_domain": "www.site.com",
+                            },
+                        }
+                    },
+                },
+                "400": {
+                    "description": "Invalid request, code or refresh token.",
+                    "content": {"application/json": {"schema": _OAUTH_ERROR}},
+                },
+                "401": {
+                    "description": "Client authentication failed.",
+                    "content": {"application/json": {"schema": _OAUTH_ERROR}},
+                },
+            },
+        }
+    }
+}
+
+CLIENT_BASIC_SCHEME = {
+    "securitySchemes": {
+        "clientBasic": {
+            "type": "http",
+            "scheme": "basic",
+            "description": "The client id and secret Real Geeks issued to PieSync.",
+        }
+    }
+}

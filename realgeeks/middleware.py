@@ -1,0 +1,66 @@
+import json
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger("realgeeks.errors")
+
+# Machine-facing paths: every error there is JSON, never an HTML page.
+API_PREFIXES = ("/piesync/", "/rest/")
+# Pages under those prefixes that a person's browser shows.
+HTML_PATHS = ("/piesync/oauth/authorize", "/piesync/docs")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES) and not path.startswith(HTML_PATHS)
+
+
+class JsonErrorsMiddleware:
+    """Turns any non-JSON error on an API path (404, 405, 500, ...) into `{"error": ...}`.
+
+    It runs whatever DEBUG says, so local mode behaves like production for partners.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and is_api_path(request.path)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return self._json_error(response.status_code, response)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path):
+            return None
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return JsonResponse({"error": "Internal server error"}, status=500)
+
+    @staticmethod
+    def _json_error(status: int, original: HttpResponse) -> HttpResponse:
+        if _is_json_error_body(original):
+            # e.g. django-oauth-toolkit's revocation errors: RFC 6749 JSON sent as text/html.
+            original["Content-Type"] = "application/json"
+            return original
+        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        response = JsonResponse({"error": phrase}, status=status)
+        for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if header in original:
+                response[header] = original[header]
+        return response
+
+
+def _is_json_error_body(response: HttpResponse) -> bool:
+    if response.streaming:
+        return False
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "error" in body

@@ -1,0 +1,30 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import Subscription
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["site", "application", "url", "masked_secret", "active", "updated"]
+    list_filter = ["active", "application"]
+    list_select_related = ["site", "application"]
+    search_fields = ["site__domain", "url", "=site__uuid"]
+    raw_id_fields = ["site", "application"]
+    readonly_fields = ["created", "updated"]
+    actions = ["deactivate", "activate"]
+
+    @admin.display(description="secret")
+    def masked_secret(self, subscription: Subscription) -> str:
+        return "•" * 8
+
+    @admin.action(description="Deactivate selected subscriptions")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        count = queryset.update(active=False)
+        self.message_user(request, f"Deactivated {count} subscription(s).", messages.SUCCESS)
+
+    @admin.action(description="Activate selected subscriptions")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        count = queryset.update(active=True)
+        self.message_user(request, f"Activated {count} subscription(s).", messages.SUCCESS)

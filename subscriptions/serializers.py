@@ -1,0 +1,21 @@
+"""Shapes of the Subscription API, for the OpenAPI schema and responses."""
+
+from rest_framework import serializers
+
+
+class SubscriptionSerializer(serializers.Serializer):
+    url = serializers.URLField(
+        max_length=2048, help_text="The endpoint that receives `created` and `updated` requests."
+    )
+    secret = serializers.CharField(
+        max_length=255, help_text="Signs every request (HMAC-SHA256 of the body)."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = serializers.CharField()
+
+
+class FieldErrorsSerializer(serializers.Serializer):
+    error = serializers.CharField(default="Invalid fields")
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))

@@ -1,0 +1,72 @@
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from oauth_provider.models import Application
+from realgeeks.errors import DomainError
+from sites.models import Site
+
+from .models import Subscription
+from .url_policy import UnsafeURL, check_webhook_url
+
+MAX_SECRET_LENGTH = 255
+
+
+def validate_subscription_fields(data: dict[str, Any]) -> tuple[str, str]:
+    """The (url, secret) of a PUT body, or a 422 naming each invalid field."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, str] = {}
+    for field in ("url", "secret"):
+        value = data.get(field)
+        if value is None:
+            errors[field] = ["This field is required."]
+        elif not isinstance(value, str):
+            errors[field] = ["Must be a string."]
+        elif not value.strip():
+            errors[field] = ["This field cannot be blank."]
+        else:
+            values[field] = value
+    if "url" in values:
+        try:
+            check_webhook_url(values["url"])
+        except UnsafeURL as exc:
+            errors["url"] = [str(exc)]
+    if "secret" in values and len(values["secret"]) > MAX_SECRET_LENGTH:
+        errors["secret"] = [f"Ensure this field has no more than {MAX_SECRET_LENGTH} characters."]
+    if errors:
+        raise DomainError("Invalid fields", status=422, fields=errors)
+    return values["url"], values["secret"]
+
+
+@transaction.atomic
+def subscription_put(
+    *, site: Site, application: Application, url: str, secret: str
+) -> Subscription:
+    """Create the subscription, or replace its URL and secret in place.
+
+    One `INSERT ... ON CONFLICT DO UPDATE`, so concurrent PUTs never collide on the
+    unique constraint; the row keeps its identity, so pending deliveries follow it.
+    """
+    now = timezone.now()
+    subscription = Subscription(
+        site=site,
+        application=application,
+        url=url,
+        secret=secret,
+        active=True,
+        created=now,
+        updated=now,
+    )
+    Subscription.objects.bulk_create(
+        [subscription],
+        update_conflicts=True,
+        unique_fields=["site", "application"],
+        update_fields=["url", "secret", "active", "updated"],
+    )
+    return subscription
+
+
+@transaction.atomic
+def subscription_delete(*, site: Site, application: Application) -> None:
+    Subscription.objects.filter(site=site, application=application).delete()

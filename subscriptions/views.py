@@ -1,0 +1,146 @@
+import uuid
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from oauth_provider.authentication import BearerTokenAuthentication, TokenHasScope
+from oauth_provider.models import AccessToken
+from realgeeks.api import json_object_body
+from realgeeks.errors import DomainError
+from sites.models import Site
+
+from . import selectors, services
+from .serializers import ErrorSerializer, FieldErrorsSerializer, SubscriptionSerializer
+
+
+def error(description: str, message: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description=description,
+        examples=[OpenApiExample("error", value={"error": message})],
+    )
+
+
+SITE_UUID = OpenApiParameter(
+    "site_uuid",
+    OpenApiTypes.UUID,
+    OpenApiParameter.PATH,
+    description="The site_uuid returned by the token endpoint.",
+)
+
+
+UNAUTHORIZED = error(
+    "Missing, malformed, unknown, expired or revoked token.", "Invalid or expired access token"
+)
+FORBIDDEN = error(
+    "The token lacks the `leadrouter:connect` scope.",
+    "The access token lacks the leadrouter:connect scope",
+)
+SITE_NOT_FOUND = error("No such site, or not the site this token is bound to.", "Site not found")
+SERVER_ERROR = error("Unknown server error.", "Internal server error")
+
+
+def token_site(request: Request, site_uuid: str) -> Site:
+    """The site in the path, which must be the one the token is bound to."""
+    token: AccessToken = request.auth
+    try:
+        requested = uuid.UUID(site_uuid)
+    except ValueError:
+        raise DomainError("Site not found", status=404) from None
+    if requested != token.site.uuid:
+        raise DomainError("Site not found", status=404)
+    return token.site
+
+
+class SubscriptionView(APIView):
+    """A site's subscription: where Real Geeks sends PieSync its `created` and `updated` leads."""
+
+    authentication_classes = [BearerTokenAuthentication]
+    permission_classes = [TokenHasScope]
+    required_scope = "leadrouter:connect"
+
+    @extend_schema(
+        operation_id="subscription_get",
+        summary="Get the site's subscription",
+        parameters=[SITE_UUID],
+        responses={
+            200: SubscriptionSerializer,
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: OpenApiResponse(
+                ErrorSerializer,
+                description="There is no subscription for this site, or the site does not exist.",
+                examples=[
+                    OpenApiExample("No subscription", value={"error": "Subscription not found"}),
+                    OpenApiExample("No site", value={"error": "Site not found"}),
+                ],
+            ),
+            409: error(
+                "Several subscriptions for this site. Cannot happen: the database allows one.",
+                "Multiple subscriptions found",
+            ),
+            500: SERVER_ERROR,
+        },
+    )
+    def get(self, request: Request, site_uuid: str) -> Response:
+        site = token_site(request, site_uuid)
+        subscription = selectors.subscription_for(site=site, application=request.auth.application)
+        if subscription is None:
+            raise DomainError("Subscription not found", status=404)
+        return Response(SubscriptionSerializer(subscription).data)
+
+    @extend_schema(
+        operation_id="subscription_put",
+        summary="Create or replace the site's subscription",
+        parameters=[SITE_UUID],
+        request=SubscriptionSerializer,
+        responses={
+            200: SubscriptionSerializer,
+            400: error("The body is not a JSON object.", "Invalid JSON body"),
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: SITE_NOT_FOUND,
+            413: error("The body is larger than the limit.", "Request body too large"),
+            422: OpenApiResponse(
+                FieldErrorsSerializer,
+                description="Validation failed in at least one field.",
+                examples=[
+                    OpenApiExample(
+                        "Blank URL",
+                        value={
+                            "error": "Invalid fields",
+                            "fields": {"url": ["This field cannot be blank."]},
+                        },
+                    )
+                ],
+            ),
+            500: SERVER_ERROR,
+        },
+    )
+    def put(self, request: Request, site_uuid: str) -> Response:
+        site = token_site(request, site_uuid)
+        url, secret = services.validate_subscription_fields(json_object_body(request))
+        subscription = services.subscription_put(
+            site=site, application=request.auth.application, url=url, secret=secret
+        )
+        return Response(SubscriptionSerializer(subscription).data)
+
+    @extend_schema(
+        operation_id="subscription_delete",
+        summary="Delete the site's subscription (does nothing if there is none)",
+        parameters=[SITE_UUID],
+        responses={
+            204: None,
+            401: UNAUTHORIZED,
+            403: FORBIDDEN,
+            404: SITE_NOT_FOUND,
+            500: SERVER_ERROR,
+        },
+    )
+    def delete(self, request: Request, site_uuid: str) -> Response:
+        site = token_site(request, site_uuid)
+        services.subscription_delete(site=site, application=request.auth.application)
+        return Response(status=204)
