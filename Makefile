@@ -36,3 +36,7 @@ format: install
 # Re-resolve the pinned dependencies after editing pyproject.toml.
 lock: install
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --quiet -o requirements.lock
+
+bench: install
+	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(VENV)/bin/python bench/run.py

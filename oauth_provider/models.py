@@ -53,6 +53,15 @@ class Application(dot_models.AbstractApplication):
         if errors:
             raise ValidationError(errors)
 
+    def get_allowed_schemes(self) -> list[str]:
+        """The setting's schemes (https only outside local mode), plus http for loopback.
+
+        RFC 8252 §7.3 loopback redirect URIs are http; clean() and redirect_uri_allowed()
+        refuse http on any other host outside local mode.
+        """
+        schemes = list(super().get_allowed_schemes())
+        return schemes if "http" in schemes else [*schemes, "http"]
+
     def redirect_uri_allowed(self, uri: str) -> bool:
         # Refuse at request time too, in case a row was written before the rule applied.
         if not settings.LOCAL_MODE and insecure_redirect_uris(uri):

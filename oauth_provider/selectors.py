@@ -1,9 +1,12 @@
 import hashlib
+import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from .models import AccessToken, Connection
+from sites.models import Site
+
+from .models import AccessToken, Application, Connection
 
 
 def access_token_for_bearer(*, token: str) -> AccessToken | None:
@@ -22,3 +25,13 @@ def connections_of_user(*, user: AbstractBaseUser) -> QuerySet[Connection]:
         .select_related("site", "application")
         .order_by("site__domain", "application__name")
     )
+
+
+def connected_site(*, application: Application, site_uuid: uuid.UUID) -> Site | None:
+    """The site, if a user connected this application to it and has not disconnected it."""
+    connection = (
+        Connection.objects.select_related("site")
+        .filter(application=application, site__uuid=site_uuid)
+        .first()
+    )
+    return connection.site if connection else None

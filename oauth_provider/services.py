@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from realgeeks.errors import DomainError
 from sites.models import Site
+from subscriptions.services import subscription_delete
 
 from .models import AccessToken, Application, Connection, Grant, RefreshToken
 
@@ -27,7 +28,11 @@ def token_family_revoke(*, token_family: uuid.UUID | None) -> None:
 
 @transaction.atomic
 def connection_disconnect(*, user: AbstractBaseUser, connection_id: int) -> None:
-    """Disconnect an application from one of the user's sites, revoking all its tokens there."""
+    """Disconnect an application from one of the user's sites.
+
+    Revokes its tokens and unused codes there and deletes its subscription, so the site
+    stops sending it leads and its client credentials no longer reach the site.
+    """
     connection = (
         Connection.objects.select_for_update()
         .filter(pk=connection_id, site__owner=user)
@@ -43,4 +48,5 @@ def connection_disconnect(*, user: AbstractBaseUser, connection_id: int) -> None
     )
     AccessToken.objects.filter(**tokens).delete()
     Grant.objects.filter(**tokens, consumed__isnull=True).delete()
+    subscription_delete(site=connection.site, application=connection.application)
     connection.delete()

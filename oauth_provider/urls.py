@@ -8,7 +8,7 @@ from . import views
 oauth2_provider_urlpatterns = [
     path("piesync/oauth/authorize/", views.SiteAuthorizationView.as_view(), name="authorize"),
     path("piesync/oauth/token/", views.TokenView.as_view(), name="token"),
-    path("piesync/oauth/revoke_token/", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("piesync/oauth/revoke_token/", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("piesync/oauth/introspect/", views.IntrospectView.as_view(), name="introspect"),
     path(
         ".well-known/oauth-authorization-server",

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from oauth2_provider.models import refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
@@ -20,6 +21,13 @@ from .models import AccessToken, Application, Grant, RefreshToken
 
 
 class SiteOAuth2Validator(OAuth2Validator):
+    def _load_application(self, client_id: str, request: Request) -> Application | None:
+        # PostgreSQL text cannot hold a NUL byte: psycopg 3 raises DataError, not the
+        # ValueError DOT catches, so the query would be a 500. No client id has one.
+        if client_id and "\x00" in client_id:
+            return None
+        return super()._load_application(client_id, request)
+
     def _create_authorization_code(
         self, request: Request, code: dict[str, str], expires: datetime | None = None
     ) -> Grant:
@@ -56,10 +64,12 @@ class SiteOAuth2Validator(OAuth2Validator):
         *args: Any,
         **kwargs: Any,
     ) -> bool:
+        if "\x00" in code:  # see _load_application
+            return False
         # Locked, so that two concurrent exchanges of one code cannot both succeed;
-        # the token view runs in a transaction.
+        # the token view runs in a transaction. Only the grant row: not its user or site.
         grant = (
-            Grant.objects.select_for_update()
+            Grant.objects.select_for_update(of=("self",))
             .select_related("user", "site")
             .filter(code=code, application=client)
             .first()
@@ -78,6 +88,40 @@ class SiteOAuth2Validator(OAuth2Validator):
         request.grant = grant
         return True
 
+    def get_code_challenge(self, code: str, request: Request) -> str | None:
+        grant: Grant = request.grant  # loaded and locked by validate_code
+        if not grant.code_challenge and request.code_verifier is not None:
+            # RFC 9700 §2.1.1: a code_verifier is accepted only if the authorization
+            # request had a code_challenge (PKCE downgrade attack).
+            raise errors.InvalidGrantError(
+                description="code_verifier sent, but the authorization request had no "
+                "code_challenge.",
+                request=request,
+            )
+        return grant.code_challenge or None
+
+    def get_code_challenge_method(self, code: str, request: Request) -> str | None:
+        return request.grant.code_challenge_method or None
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Application,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        # RFC 6749 §5.2: a grant that "does not match the redirection URI used in the
+        # authorization request" is invalid_grant (oauthlib would say invalid_request).
+        if request.grant.redirect_uri_allowed(redirect_uri):
+            return True
+        raise errors.InvalidGrantError(
+            description="redirect_uri does not match the one in the authorization request.",
+            request=request,
+        )
+
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
     ) -> None:
@@ -90,10 +134,16 @@ class SiteOAuth2Validator(OAuth2Validator):
     def validate_refresh_token(
         self, refresh_token: str, client: Application, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
-        valid = super().validate_refresh_token(refresh_token, client, request, *args, **kwargs)
-        if valid:
-            request.site = request.refresh_token_instance.site
-        return valid
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        refresh_token_instance: RefreshToken = request.refresh_token_instance
+        # DOT expires a refresh token REFRESH_TOKEN_EXPIRE_SECONDS after its access token
+        # expires; it also expires that long after it was issued.
+        lifetime = refresh_token_expire_timedelta()
+        if lifetime and refresh_token_instance.created + lifetime <= timezone.now():
+            return False
+        request.site = refresh_token_instance.site
+        return True
 
     def save_bearer_token(
         self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any

@@ -1,18 +1,22 @@
-import base64
-import binascii
 import contextlib
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import ListView, View
 from oauth2_provider import views as dot_views
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.scopes import get_scopes_backend
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.common import Request as OauthlibRequest
+from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
 from realgeeks.errors import DomainError
 from sites.models import Site
@@ -23,16 +27,112 @@ from .forms import SiteConsentForm
 from .models import Application
 
 
+class _ConsentRequired(Exception):
+    """Raised when django-oauth-toolkit would approve without the consent page."""
+
+
+# Parameters that, repeated, make the request invalid but still let us trust the
+# client and its redirect URI, so RFC 6749 §4.1.2.1 has us redirect with invalid_request.
+_REDIRECTABLE_DUPLICATES = ("response_type", "scope", "state")
+
+# For the errors oauthlib raises without a description (RFC 6749 §4.1.2.1).
+_ERROR_DESCRIPTIONS = {
+    "access_denied": "The user denied the request.",
+    "login_required": "The user is not logged in.",
+    "invalid_scope": "The requested scope is unknown; the supported scopes are "
+    + " ".join(oauth2_settings.SCOPES)
+    + ".",
+    "unsupported_response_type": "Only response_type=code is supported.",
+    "unauthorized_client": "This client may not use the authorization code grant.",
+}
+
+
 class SiteAuthorizationView(dot_views.AuthorizationView):
     """The authorization endpoint (RFC 6749 §4.1.1), whose consent includes the site.
 
     Consent is always shown: choosing the site is part of it, so nothing is approved
-    silently.
+    silently, whatever `approval_prompt` or the application's `skip_authorization` say.
     """
 
     template_name = "oauth_provider/authorize.html"
     form_class = SiteConsentForm
     chosen_site: Site | None = None
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().get(request, *args, **kwargs)
+        except _ConsentRequired:
+            # DOT had validated the request and built the consent context before trying
+            # to approve silently; show that consent instead.
+            return self.render_to_response(self.get_context_data(**self.oauth2_data))
+
+    def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], dict]:
+        try:
+            return super().validate_authorization_request(request)
+        except FatalClientError:
+            duplicate = self._duplicate_parameter_error(request)
+            if duplicate is None:
+                raise
+            raise duplicate from None
+        except OAuthToolkitError as error:
+            oauthlib_error = error.oauthlib_error
+            if oauthlib_error.error != "unauthorized_client" or oauthlib_error.response_type in (
+                None,
+                "code",
+            ):
+                raise
+            # oauthlib calls "code token", "none"... unauthorized for this client; they are
+            # unsupported for every client: we serve response_type=code only.
+            raise OAuthToolkitError(
+                error=oauthlib_errors.UnsupportedResponseTypeError(state=oauthlib_error.state),
+                redirect_uri=oauthlib_error.redirect_uri,
+            ) from None
+
+    @staticmethod
+    def _duplicate_parameter_error(request: HttpRequest) -> OAuthToolkitError | None:
+        """invalid_request for a repeated parameter, when client and redirect URI are sound.
+
+        oauthlib treats every repeated parameter as fatal; RFC 6749 §4.1.2.1 allows that
+        only for a bad client id or redirect URI, and has the rest redirect.
+        """
+        duplicated = [
+            name for name in _REDIRECTABLE_DUPLICATES if len(request.GET.getlist(name)) > 1
+        ]
+        client_ids = request.GET.getlist("client_id")
+        redirect_uris = request.GET.getlist("redirect_uri")
+        if not duplicated or len(client_ids) != 1 or len(redirect_uris) != 1:
+            return None
+        application = Application.objects.filter(client_id=client_ids[0]).first()
+        if application is None or not application.redirect_uri_allowed(redirect_uris[0]):
+            return None
+        return OAuthToolkitError(
+            error=oauthlib_errors.InvalidRequestError(
+                description=f"Duplicate {duplicated[0]} parameter.",
+                # A repeated state has no single value to echo.
+                state=None if "state" in duplicated else request.GET.get("state"),
+            ),
+            redirect_uri=redirect_uris[0],
+        )
+
+    def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
+        """Every authorization response to the client, success or error, passes here.
+
+        Errors get an `error_description` when oauthlib gives none, and every response
+        carries `iss` (RFC 9207 §2: "including error responses").
+        """
+        parts = urlsplit(redirect_to)
+        query = [
+            (name, value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if name != "iss"
+        ]
+        names = {name for name, _ in query}
+        if "error" in names and "error_description" not in names:
+            error = dict(query)["error"]
+            query.append(("error_description", _ERROR_DESCRIPTIONS.get(error, error)))
+        if oauth2_settings.COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS:
+            query.append(("iss", oauth2_settings.oauth2_authorization_server_issuer(self.request)))
+        return super().redirect(urlunsplit(parts._replace(query=urlencode(query))), application)
 
     def get_form_kwargs(self) -> dict[str, Any]:
         return {**super().get_form_kwargs(), "user": self.request.user}
@@ -43,13 +143,15 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
             context["sites"] = list(sites_owned_by(user=self.request.user))
         return context
 
-    def get_template_names(self) -> list[str]:
+    def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
+        # An error page wins over the no-site page: the request itself is unsound.
         if (
-            self.request.user.is_authenticated
+            "error" not in context
+            and self.request.user.is_authenticated
             and not sites_owned_by(user=self.request.user).exists()
         ):
-            return ["oauth_provider/no_site.html"]
-        return [self.template_name]
+            self.template_name = "oauth_provider/no_site.html"
+        return super().render_to_response(context, **response_kwargs)
 
     def form_valid(self, form: SiteConsentForm) -> HttpResponse:
         self.chosen_site = form.chosen_site
@@ -75,6 +177,8 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
     def create_authorization_response(
         self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool
     ) -> tuple[str, dict[str, str], str, int]:
+        if allow and self.chosen_site is None:
+            raise _ConsentRequired
         # oauthlib copies credentials onto its request; the validator stores the site on the grant.
         credentials["site"] = self.chosen_site
         return super().create_authorization_response(request, scopes, credentials, allow)
@@ -88,8 +192,38 @@ class TokenView(dot_views.TokenView):
     """The token endpoint, in one transaction so that a code is exchanged at most once."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        grant_type = request.POST.get("grant_type")
+        if not grant_type:
+            return oauth_error("invalid_request", "Missing grant_type parameter.", status=400)
+        if grant_type not in SERVED_GRANT_TYPES:
+            # RFC 6749 §5.2. Checked here: DOT would route the device code grant to its
+            # own flow, which we do not serve.
+            return oauth_error(
+                "unsupported_grant_type",
+                "Only authorization_code and refresh_token are supported.",
+                status=400,
+            )
         with transaction.atomic():
-            return super().post(request, *args, **kwargs)
+            response = self.authorization_flow_token_response(request)
+        if response.status_code == 401:
+            # RFC 6749 §5.2: the challenge matches the scheme clients authenticate with
+            # (oauthlib's is a Bearer one, which is for resource servers).
+            response["WWW-Authenticate"] = BASIC_CHALLENGE
+        return response
+
+
+class RevokeTokenView(dot_views.RevokeTokenView):
+    """RFC 7009 revocation; a failed client authentication is challenged with Basic."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().post(request, *args, **kwargs)
+        if response.status_code == 401:
+            # RFC 7009 §2.2.1 answers as RFC 6749 §5.2, whose challenge matches the
+            # scheme clients authenticate with.
+            response["WWW-Authenticate"] = BASIC_CHALLENGE
+        if response.content:
+            response["Content-Type"] = "application/json"  # DOT sends its JSON errors as HTML
+        return response
 
 
 class ConnectedAppsView(LoginRequiredMixin, ListView):
@@ -110,47 +244,74 @@ class DisconnectView(LoginRequiredMixin, View):
         return redirect("oauth_provider:connected-apps")
 
 
-class IntrospectView(dot_views.IntrospectTokenView):
+@method_decorator(csrf_exempt, name="dispatch")
+class IntrospectView(OAuthLibMixin, View):
     """RFC 7662 introspection, answering only about the calling client's own tokens.
 
-    §2.1 requires the request to be a POST; §4 lets us answer `active: false` for a
-    token of another client, so clients cannot probe each other's tokens.
+    §2.1: the request is a POST from an authenticated client (HTTP Basic, or credentials
+    in the body per RFC 6749 §2.3.1); §4 lets us answer `active: false` for a token of
+    another client, so clients cannot probe each other's tokens.
     """
 
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        client = authenticated_client(self.get_oauthlib_core(), request)
+        if client is None:
+            # RFC 7662 §2.3 answers a failed client authentication as RFC 6749 §5.2 does.
+            response = oauth_error("invalid_client", "Client authentication failed.", status=401)
+            response["WWW-Authenticate"] = BASIC_CHALLENGE
+            return response
         token_value = request.POST.get("token")
         if not token_value:
-            return JsonResponse(
-                {"error": "invalid_request", "error_description": "Token parameter is missing."},
-                status=400,
-            )
-        client_id = authenticated_client_id(request)
+            return oauth_error("invalid_request", "Token parameter is missing.", status=400)
         token = selectors.access_token_for_bearer(token=token_value)
-        if token is None or token.application.client_id != client_id or not token.is_valid():
-            return JsonResponse({"active": False})
-        return JsonResponse(
-            {
-                "active": True,
-                "scope": token.scope,
-                "client_id": client_id,
-                "username": token.user.get_username(),
-                "token_type": "Bearer",
-                "exp": int(token.expires.timestamp()),
-                "site_uuid": str(token.site.uuid),
-                "site_domain": token.site.domain,
-            }
+        if token is None or token.application_id != client.pk or not token.is_valid():
+            return no_store(JsonResponse({"active": False}))
+        return no_store(
+            JsonResponse(
+                {
+                    "active": True,
+                    "scope": token.scope,
+                    "client_id": client.client_id,
+                    "username": token.user.get_username(),
+                    "token_type": "Bearer",
+                    "exp": int(token.expires.timestamp()),
+                    "site_uuid": str(token.site.uuid),
+                    "site_domain": token.site.domain,
+                }
+            )
         )
 
 
-def authenticated_client_id(request: HttpRequest) -> str | None:
-    """The client id of a request DOT has already authenticated (RFC 6749 §2.3.1)."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        return unquote_plus(decoded.partition(":")[0])
-    return request.POST.get("client_id")
+SERVED_GRANT_TYPES = ("authorization_code", "refresh_token")
+BASIC_CHALLENGE = 'Basic realm="Real Geeks", charset="UTF-8"'
+
+
+def no_store(response: HttpResponse) -> HttpResponse:
+    """RFC 6749 §5.1: responses carrying token information are not cached."""
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def oauth_error(error: str, description: str, *, status: int) -> HttpResponse:
+    """An RFC 6749 §5.2 error response."""
+    return no_store(JsonResponse({"error": error, "error_description": description}, status=status))
+
+
+def authenticated_client(core: Any, request: HttpRequest) -> Application | None:
+    """The confidential client that authenticated this request (RFC 6749 §2.3.1), or None.
+
+    The client is the one DOT's validator authenticated (HTTP Basic first, then the
+    body), never one merely named in a header whose secret was wrong.
+    """
+    uri, http_method, body, headers = core._extract_params(request)
+    oauthlib_request = OauthlibRequest(uri, http_method, body, headers)
+    if not core.server.request_validator.authenticate_client(oauthlib_request):
+        return None
+    client = oauthlib_request.client
+    # DOT lets a public client "authenticate" without a secret for the device code grant.
+    if not isinstance(client, Application) or client.client_type != Application.CLIENT_CONFIDENTIAL:
+        return None
+    return client

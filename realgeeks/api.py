@@ -9,6 +9,7 @@ import json
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -22,15 +23,29 @@ from .errors import DomainError
 logger = logging.getLogger(__name__)
 
 
-def json_body(request: Request) -> Any:
-    """The request body decoded as JSON, whatever Content-Type was sent with it."""
+def _raw_body(request: Request) -> bytes:
     try:
         raw = request.body
     except RequestDataTooBig as exc:
         raise DomainError("Request body too large", status=413) from exc
+    meta = request.META
+    if raw or meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
+        return raw
+    # A chunked body (no Content-Length): Django reads none of it, but a server that
+    # sets wsgi.input_terminated (gunicorn does) guarantees the stream ends.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    raw = meta["wsgi.input"].read(-1 if limit is None else limit + 1)
+    if limit is not None and len(raw) > limit:
+        raise DomainError("Request body too large", status=413)
+    return raw
+
+
+def json_body(request: Request) -> Any:
+    """The request body decoded as JSON, whatever Content-Type was sent with it."""
+    raw = _raw_body(request)
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise DomainError("Invalid JSON body", status=400) from exc
 
 

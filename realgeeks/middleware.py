@@ -3,7 +3,13 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger("realgeeks.errors")
 
@@ -38,6 +44,12 @@ class JsonErrorsMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not is_api_path(request.path):
+            return None
+        if isinstance(exception, RequestDataTooBig):
+            return JsonResponse({"error": "Request body too large"}, status=413)
+        if isinstance(exception, Http404 | PermissionDenied | BadRequest | SuspiciousOperation):
+            # Not server errors: Django answers 404/403/400 (and logs what it should),
+            # and __call__ turns that answer into JSON.
             return None
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return JsonResponse({"error": "Internal server error"}, status=500)

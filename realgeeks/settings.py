@@ -28,7 +28,13 @@ if LOCAL_MODE:
     DEBUG = env.bool("DEBUG", default=True)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 else:
-    SECRET_KEY = env.str("SECRET_KEY")  # no default: production must be given one
+    # No default: production must be given one, and fails to start without it.
+    SECRET_KEY = env.str("SECRET_KEY", default="")
+    if not SECRET_KEY:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set in the environment when REALGEEKS_MODE is production "
+            "(the default); use REALGEEKS_MODE=local for a local run."
+        )
     DEBUG = env.bool("DEBUG", default=False)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
@@ -47,6 +53,8 @@ INSTALLED_APPS = [
     "sites",
     "oauth_provider",
     "subscriptions",
+    "procrastinate.contrib.django",
+    "leads",
 ]
 
 MIDDLEWARE = [
@@ -134,7 +142,11 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not LOCAL_MODE)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if LOCAL_MODE else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not LOCAL_MODE
-SECURE_HSTS_PRELOAD = False
+# `preload` takes effect only once the registrable domain itself is submitted to
+# hstspreload.org; served from a subdomain it just satisfies `check --deploy`
+# (security.W021). Set SECURE_HSTS_PRELOAD=false when serving from an apex domain whose
+# owner has not agreed to preloading.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not LOCAL_MODE)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -149,6 +161,8 @@ REST_FRAMEWORK = {
     # Views read the raw body themselves (realgeeks.api.json_body): any Content-Type.
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # No OPTIONS metadata (405 instead).
+    "DEFAULT_METADATA_CLASS": None,
     "EXCEPTION_HANDLER": "realgeeks.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -181,6 +195,8 @@ OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth_provider.IDToken"
 
 OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "oauth_provider.validators.SiteOAuth2Validator",
+    # authorization_code and refresh_token grants only, PKCE S256 only.
+    "OAUTH2_SERVER_CLASS": "oauth_provider.server.Server",
     "SCOPES": {
         "leadrouter:connect": "Manage where this site's new and updated leads are sent",
         "leadrouter:send": "Send new leads and lead activity to this site",
@@ -199,7 +215,10 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": pkce_required,
     "CLIENT_SECRET_HASHER": "client_secret_sha256",
     "REQUEST_APPROVAL_PROMPT": "force",
-    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    # https only outside local mode; Application.get_allowed_schemes() adds http back
+    # for loopback redirect URIs alone (RFC 8252 §7.3), which Application.clean() and
+    # redirect_uri_allowed() enforce.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if LOCAL_MODE else ["https"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
     "OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
@@ -211,15 +230,54 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    # An http scheme in ALLOWED_REDIRECT_URI_SCHEMES is a deploy-check error outside
+    # local mode (oauth2_provider.E003).
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not LOCAL_MODE,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
-SILENCED_SYSTEM_CHECKS = [
-    # http stays an allowed redirect scheme only for loopback clients (RFC 8252 §7.3);
-    # Application.clean() and redirect_uri_allowed() refuse any other http host outside
-    # local mode. See README, "Deploy checks".
-    "oauth2_provider.W008",
-]
+# `manage.py check --deploy` reports nothing in production mode: no check is silenced.
+SILENCED_SYSTEM_CHECKS: list[str] = []
+
+# Webhook delivery (leads/delivery.py), run by `manage.py procrastinate worker`.
+# Seconds before each retry of a 5xx, 408, 429, timeout or connection error, with ±20%
+# jitter (Retry-After is honoured when longer); about three days in all, then failed.
+DELIVERY_RETRY_SCHEDULE = env.list(
+    "DELIVERY_RETRY_SCHEDULE",
+    cast=int,
+    default=[5, 60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
+)
+DELIVERY_CONNECT_TIMEOUT = env.float("DELIVERY_CONNECT_TIMEOUT", default=5.0)
+DELIVERY_TOTAL_TIMEOUT = env.float("DELIVERY_TOTAL_TIMEOUT", default=15.0)
+# Requests one worker process keeps in flight to one subscription at most, so that a
+# partner that hangs never takes every slot (WORKER_CONCURRENCY) from the others.
+DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = env.int(
+    "DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION", default=5
+)
+DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = env.int(
+    "DELIVERY_MAX_PENDING_PER_SUBSCRIPTION", default=10000
+)
+# The Incoming Leads API answers 413 above this many bytes.
+INCOMING_API_MAX_BODY_BYTES = env.int("INCOMING_API_MAX_BODY_BYTES", default=256 * 1024)
+DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
+
+# A worker whose heartbeat is older than this is presumed dead (SIGKILL, lost machine):
+# the periodic recovery task (leads.tasks.recover_stalled_jobs, run on
+# DELIVERY_RECOVERY_CRON) requeues the jobs it left in `doing`. Workers send a heartbeat
+# every WORKER_HEARTBEAT_INTERVAL seconds; keep this several intervals long. With the
+# defaults a killed worker's deliveries resume within about 90 s.
+DELIVERY_STALLED_AFTER_SECONDS = env.float("DELIVERY_STALLED_AFTER_SECONDS", default=30.0)
+DELIVERY_RECOVERY_CRON = env.str("DELIVERY_RECOVERY_CRON", default="* * * * *")
+
+PROCRASTINATE_WORKER_DEFAULTS = {
+    "concurrency": env.int("WORKER_CONCURRENCY", default=10),
+    # A job waiting behind a finished job with the same lock is not woken by NOTIFY;
+    # a short poll picks it up.
+    "fetch_job_polling_interval": env.float("WORKER_POLLING_INTERVAL", default=0.5),
+    "shutdown_graceful_timeout": env.float("WORKER_SHUTDOWN_TIMEOUT", default=30.0),
+    "update_heartbeat_interval": env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0),
+    "stalled_worker_timeout": DELIVERY_STALLED_AFTER_SECONDS,
+}
 
 LOGGING = {
     "version": 1,
@@ -232,5 +290,8 @@ LOGGING = {
     "loggers": {
         # DOT logs redirect-URI mismatches and client ids at DEBUG; keep it at INFO.
         "oauth2_provider": {"level": "INFO"},
+        # procrastinate announces every task and periodic registration at INFO.
+        "procrastinate.blueprints": {"level": "WARNING"},
+        "procrastinate.periodic": {"level": "WARNING"},
     },
 }

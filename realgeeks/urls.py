@@ -4,12 +4,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oauth_provider import urls as oauth_urls
 
+from .health import healthz
+
 urlpatterns = [
     path("", include((oauth_urls.oauth2_provider_urlpatterns, "oauth2_provider"))),
     path("", include(oauth_urls.login_urlpatterns)),
     path("account/", include((oauth_urls.account_urlpatterns, "oauth_provider"))),
     path("", include("subscriptions.urls")),
+    path("", include("leads.urls")),
     path("piesync/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("piesync/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
 ]

@@ -1,12 +1,33 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Subscription
+from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
+
+
+class SubscriptionForm(forms.ModelForm):
+    """The same URL rules as the API, so staff cannot point deliveries at our network."""
+
+    url = forms.URLField(max_length=MAX_URL_LENGTH, assume_scheme="https")
+
+    class Meta:
+        model = Subscription
+        fields = ["site", "application", "url", "secret", "active"]
+
+    def clean_url(self) -> str:
+        url: str = self.cleaned_data["url"]
+        try:
+            check_webhook_url(url)
+        except UnsafeURL as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return url
 
 
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):
+    form = SubscriptionForm
     list_display = ["site", "application", "url", "masked_secret", "active", "updated"]
     list_filter = ["active", "application"]
     list_select_related = ["site", "application"]

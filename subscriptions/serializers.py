@@ -5,7 +5,11 @@ from rest_framework import serializers
 
 class SubscriptionSerializer(serializers.Serializer):
     url = serializers.URLField(
-        max_length=2048, help_text="The endpoint that receives `created` and `updated` requests."
+        max_length=2048,
+        help_text=(
+            "The endpoint that receives `created` and `updated` requests: an absolute http or "
+            "https URL without a fragment, whose host is a public internet address."
+        ),
     )
     secret = serializers.CharField(
         max_length=255, help_text="Signs every request (HMAC-SHA256 of the body)."
@@ -17,5 +21,8 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class FieldErrorsSerializer(serializers.Serializer):
-    error = serializers.CharField(default="Invalid fields")
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    error = serializers.CharField(help_text='Always "Invalid fields".')
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="For each invalid field, what is wrong with it.",
+    )

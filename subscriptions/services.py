@@ -8,7 +8,7 @@ from realgeeks.errors import DomainError
 from sites.models import Site
 
 from .models import Subscription
-from .url_policy import UnsafeURL, check_webhook_url
+from .url_policy import UnsafeURL, check_webhook_url, has_lone_surrogate
 
 MAX_SECRET_LENGTH = 255
 
@@ -32,8 +32,13 @@ def validate_subscription_fields(data: dict[str, Any]) -> tuple[str, str]:
             check_webhook_url(values["url"])
         except UnsafeURL as exc:
             errors["url"] = [str(exc)]
-    if "secret" in values and len(values["secret"]) > MAX_SECRET_LENGTH:
+    secret = values.get("secret")
+    if secret is not None and len(secret) > MAX_SECRET_LENGTH:
         errors["secret"] = [f"Ensure this field has no more than {MAX_SECRET_LENGTH} characters."]
+    elif secret is not None and "\x00" in secret:
+        errors["secret"] = ["Null characters are not allowed."]  # PostgreSQL cannot store NUL
+    elif secret is not None and has_lone_surrogate(secret):
+        errors["secret"] = ["Enter valid Unicode text."]  # not encodable as UTF-8
     if errors:
         raise DomainError("Invalid fields", status=422, fields=errors)
     return values["url"], values["secret"]
@@ -69,4 +74,13 @@ def subscription_put(
 
 @transaction.atomic
 def subscription_delete(*, site: Site, application: Application) -> None:
-    Subscription.objects.filter(site=site, application=application).delete()
+    """Delete it, and cancel what is still waiting to be delivered to it."""
+    from leads.services import deliveries_cancel_pending
+
+    subscription = Subscription.objects.filter(site=site, application=application).first()
+    if subscription is None:
+        return
+    deliveries_cancel_pending(
+        subscription_id=subscription.pk, reason="Subscription deleted before delivery"
+    )
+    subscription.delete()

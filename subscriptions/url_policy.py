@@ -24,6 +24,10 @@ def check_url_shape(url: str) -> None:
         raise UnsafeURL(f"Ensure this field has no more than {MAX_URL_LENGTH} characters.")
     if any(ch.isspace() for ch in url):
         raise UnsafeURL("Enter a valid URL without spaces.")
+    if not is_printable_unicode(url):
+        # Control characters and lone surrogates: unstorable (PostgreSQL refuses NUL,
+        # UTF-8 refuses surrogates) and never part of a URL.
+        raise UnsafeURL("Enter a valid URL.")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a malformed port)
@@ -35,6 +39,17 @@ def check_url_shape(url: str) -> None:
         raise UnsafeURL("The URL must not contain a fragment.")
     if parts.username is not None or parts.password is not None:
         raise UnsafeURL("The URL must not contain credentials.")
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
+def is_printable_unicode(text: str) -> bool:
+    """No C0/C1 control character and no lone surrogate (which JSON's \\uXXXX can carry)."""
+    return not any(
+        ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or "\ud800" <= ch <= "\udfff" for ch in text
+    )
 
 
 def is_public_address(address: str) -> bool:
@@ -52,7 +67,7 @@ def resolve_public_addresses(host: str, port: int) -> list[str]:
     """Every address of `host`, all of which must be public; raises UnsafeURL otherwise."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, bad IDNA, embedded NUL
         raise UnsafeURL("The URL's host name does not resolve.") from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not all(is_public_address(address) for address in addresses):

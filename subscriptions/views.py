@@ -10,6 +10,7 @@ from oauth_provider.authentication import BearerTokenAuthentication, TokenHasSco
 from oauth_provider.models import AccessToken
 from realgeeks.api import json_object_body
 from realgeeks.errors import DomainError
+from realgeeks.negotiation import JsonOnlyNegotiation
 from sites.models import Site
 
 from . import selectors, services
@@ -61,6 +62,7 @@ class SubscriptionView(APIView):
     authentication_classes = [BearerTokenAuthentication]
     permission_classes = [TokenHasScope]
     required_scope = "leadrouter:connect"
+    content_negotiation_class = JsonOnlyNegotiation
 
     @extend_schema(
         operation_id="subscription_get",
@@ -96,7 +98,9 @@ class SubscriptionView(APIView):
         operation_id="subscription_put",
         summary="Create or replace the site's subscription",
         parameters=[SITE_UUID],
-        request=SubscriptionSerializer,
+        # Explicit media type: the view reads the raw body itself (no DRF parsers), so
+        # drf-spectacular would otherwise document no request body at all.
+        request={"application/json": SubscriptionSerializer},
         responses={
             200: SubscriptionSerializer,
             400: error("The body is not a JSON object.", "Invalid JSON body"),

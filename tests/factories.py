@@ -49,7 +49,7 @@ def issue_access_token(
     scope: str = "leadrouter:connect leadrouter:send",
     expires_in: int = 3600,
 ) -> str:
-    """A live access token for `site`, as the token endpoint would store it; returns the raw value."""
+    """A live access token for `site`, stored as the token endpoint would; returns its value."""
     import secrets
     from datetime import timedelta
 

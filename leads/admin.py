@@ -1,0 +1,191 @@
+import uuid
+
+from django.contrib import admin, messages
+from django.db.models import Q, QuerySet
+from django.forms import BaseFormSet, ModelForm
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from . import services
+from .models import CONTACT_FIELDS, Activity, Delivery, DeliveryState, Lead
+
+
+class UUIDSearchMixin:
+    """A search term that is a UUID, with or without dashes, finds rows by `uuid_search_fields`.
+
+    Not through search_fields' `=id`: on PostgreSQL that is `UPPER(id::text) = ...`, which
+    misses the dashless form partners see and scans the whole table for every search.
+    """
+
+    uuid_search_fields: tuple[str, ...] = ()
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        found, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
+            request, queryset, search_term
+        )
+        try:
+            value = uuid.UUID(search_term.strip())
+        except ValueError:
+            return found, may_have_duplicates
+        by_uuid = Q()
+        for field in self.uuid_search_fields:
+            by_uuid |= Q(**{field: value})
+        return found | queryset.filter(by_uuid), may_have_duplicates
+
+
+class ActivityInline(admin.TabularInline):
+    model = Activity
+    extra = 0
+    fields = ["type", "source", "description", "property", "created"]
+
+
+@admin.register(Lead)
+class LeadAdmin(UUIDSearchMixin, admin.ModelAdmin):
+    """Saves go through the lead services, so an admin edit is an event like any other."""
+
+    list_display = ["__str__", "email", "site", "role", "source", "created", "updated"]
+    list_filter = ["role", "site"]
+    list_select_related = ["site"]
+    search_fields = ["email", "first_name", "last_name", "phone", "site__domain"]
+    uuid_search_fields = ("id",)
+    raw_id_fields = ["site"]
+    readonly_fields = ["id", "created", "updated"]
+    inlines = [ActivityInline]
+    fieldsets = [
+        (None, {"fields": ["id", "site", "source", "source_details", "role", "region"]}),
+        (
+            "Contact",
+            {
+                "fields": [
+                    "first_name",
+                    "last_name",
+                    "email",
+                    "second_email",
+                    "phone",
+                    "phone2",
+                    "address",
+                    "street_address",
+                    "city",
+                    "state",
+                    "zip",
+                ]
+            },
+        ),
+        ("Agent", {"fields": ["agent_name", "agent_email"]}),
+        (None, {"fields": ["created", "updated"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> list[str]:
+        # A lead never moves to another site.
+        return [*self.readonly_fields, "site"] if obj else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Lead, form: ModelForm, change: bool) -> None:
+        """Deferred to save_related: the lead is saved there through the services, together
+        with the activities added inline in the same form, so the event's body has them."""
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list[BaseFormSet], change: bool
+    ) -> None:
+        lead: Lead = form.instance
+        added: list[services.ActivityData] = []
+        for formset in formsets:
+            if formset.model is not Activity:
+                continue
+            # Fills new_objects, changed_objects and deleted_objects; saves nothing.
+            formset.save(commit=False)
+            for activity in formset.deleted_objects:
+                activity.delete()
+            for activity, _ in formset.changed_objects:
+                activity.save()
+            added = [
+                services.ActivityData(
+                    type=activity.type,
+                    source=activity.source,
+                    description=activity.description,
+                    property=activity.property,
+                    created=activity.created,
+                )
+                for activity in formset.new_objects
+            ]
+        fields = {
+            name: form.cleaned_data[name] for name in CONTACT_FIELDS if name in form.cleaned_data
+        }
+        if change:
+            changes = {name: value for name, value in fields.items() if name in form.changed_data}
+            services.lead_update(site=lead.site, lead_id=lead.pk, changes=changes, activities=added)
+        else:
+            # An inline formset clears a new parent's default pk, so take the created one.
+            created = services.lead_create(
+                site=form.cleaned_data["site"], fields=fields, lead_id=lead.pk, activities=added
+            )
+            lead.pk = created.pk
+            lead.created, lead.updated = created.created, created.updated
+            lead._state.adding = False
+            lead._state.db = created._state.db
+        form.save_m2m()
+        for formset in formsets:
+            if formset.model is not Activity:
+                self.save_formset(request, form, formset, change=change)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
+    """The delivery log: why a partner is (not) receiving, at a glance."""
+
+    list_display = [
+        "created",
+        "action",
+        "lead",
+        "subscription",
+        "state",
+        "attempts",
+        "last_status_code",
+        "short_error",
+        "next_attempt_at",
+    ]
+    list_filter = ["state", "action", "subscription__application", "last_status_code", "created"]
+    list_select_related = ["lead", "subscription__site"]
+    search_fields = ["subscription__url", "subscription__site__domain"]
+    uuid_search_fields = ("id", "lead_id", "event_id")
+    date_hierarchy = "created"
+    actions = ["redeliver"]
+    fields = [
+        "id",
+        "event",
+        "action",
+        "lead",
+        "subscription",
+        "state",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "response_snippet",
+        "next_attempt_at",
+        "created",
+        "updated",
+        "finished",
+        "body",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+    @admin.display(description="last error")
+    def short_error(self, delivery: Delivery) -> str:
+        return delivery.last_error[:80]
+
+    @admin.display(description="body (as sent)")
+    def body(self, delivery: Delivery) -> str:
+        return format_html("<pre>{}</pre>", bytes(delivery.event.body).decode())
+
+    @admin.action(description="Redeliver selected deliveries (same body and message id)")
+    def redeliver(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        ids = list(queryset.exclude(state=DeliveryState.PENDING).values_list("pk", flat=True))
+        count = services.deliveries_redeliver(delivery_ids=ids)
+        self.message_user(request, f"Queued {count} deliveries again.", messages.SUCCESS)

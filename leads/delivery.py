@@ -1,0 +1,311 @@
+"""Sending one delivery: the signed POST and what its answer means."""
+
+import hashlib
+import hmac
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from subscriptions.models import Subscription
+from subscriptions.url_policy import UnsafeURL, private_networks_allowed, resolve_public_addresses
+
+from .models import Delivery, DeliveryState
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "RealGeeks-LeadRouter/1.0 (PieSync integration)"
+SNIPPET_BYTES = 512
+MAX_RETRY_AFTER = timedelta(hours=24)
+
+_client: httpx.Client | None = None
+
+
+def http_client() -> httpx.Client:
+    """One client per process, so connections to a partner are reused."""
+    global _client
+    if _client is None:
+        _client = httpx.Client(
+            follow_redirects=False,
+            timeout=httpx.Timeout(
+                connect=settings.DELIVERY_CONNECT_TIMEOUT,
+                read=settings.DELIVERY_TOTAL_TIMEOUT - settings.DELIVERY_CONNECT_TIMEOUT,
+                write=settings.DELIVERY_TOTAL_TIMEOUT - settings.DELIVERY_CONNECT_TIMEOUT,
+                pool=settings.DELIVERY_CONNECT_TIMEOUT,
+            ),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            headers={"User-Agent": USER_AGENT},
+        )
+    return _client
+
+
+def sign(body: bytes, secret: str) -> str:
+    """Lowercase hex HMAC-SHA256 of the exact body bytes (reference §1.3)."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def rfc3339_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class RetryDelivery(Exception):
+    def __init__(self, delay: float) -> None:
+        super().__init__(f"retry in {delay:.1f}s")
+        self.delay = delay
+
+
+class PartnerBusy(RetryDelivery):
+    """No attempt was made: the partner already has its share of requests in flight."""
+
+
+# One failing partner never delays another: a partner that hangs holds each request up
+# to the total timeout, and without a cap its backlog would take every slot of the
+# worker. Each worker process lets at most DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION
+# requests be in flight to one subscription; a delivery that finds no free slot (after
+# a short wait, enough for a healthy partner's slot to free up) goes back to the queue
+# with a growing delay, keeping its lock and so its place in its lead's order.
+SLOT_WAIT_SECONDS = 0.25
+BUSY_MAX_DELAY_SECONDS = 60.0
+_in_flight: dict[int, int] = {}
+_in_flight_changed = threading.Condition()
+
+
+@contextmanager
+def partner_slot(subscription_id: int) -> Iterator[bool]:
+    """Yields whether a slot was taken; it is given back on exit."""
+    limit = settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION
+    with _in_flight_changed:
+        taken = _in_flight_changed.wait_for(
+            lambda: _in_flight.get(subscription_id, 0) < limit, timeout=SLOT_WAIT_SECONDS
+        )
+        if taken:
+            _in_flight[subscription_id] = _in_flight.get(subscription_id, 0) + 1
+    try:
+        yield taken
+    finally:
+        if taken:
+            with _in_flight_changed:
+                _in_flight[subscription_id] -= 1
+                if not _in_flight[subscription_id]:
+                    del _in_flight[subscription_id]
+                _in_flight_changed.notify_all()
+
+
+def busy_delay(deferrals: int) -> float:
+    """About 1 s, doubling with each deferral up to a minute, with jitter: a backlog
+    behind a hanging partner does not spin the worker."""
+    base = min(BUSY_MAX_DELAY_SECONDS, 2.0 ** min(deferrals, 10))
+    return base * random.uniform(0.75, 1.25)  # noqa: S311 (jitter, not security)
+
+
+@dataclass
+class Answer:
+    status_code: int | None
+    error: str
+    snippet: str
+    retry_after: timedelta | None
+    refused: bool = False  # the address guard said no: retrying will not help
+
+
+def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST, pinned to an address checked against private ranges outside local mode."""
+    target, extensions, host_header = url, {}, None
+    if not private_networks_allowed():
+        parts = urlsplit(url)
+        default_port = 443 if parts.scheme == "https" else 80
+        try:
+            address = resolve_public_addresses(parts.hostname or "", parts.port or default_port)[0]
+        except UnsafeURL as exc:
+            return Answer(None, f"Refused: {exc}", "", None, refused=True)
+        literal = f"[{address}]" if ":" in address else address
+        netloc = f"{literal}:{parts.port}" if parts.port else literal
+        target = urlunsplit(parts._replace(netloc=netloc))
+        host_header = parts.netloc.rpartition("@")[2]
+        extensions = {"sni_hostname": parts.hostname}
+    if host_header:
+        headers = {**headers, "Host": host_header}
+    try:
+        with http_client().stream(
+            "POST", target, content=body, headers=headers, extensions=extensions
+        ) as response:
+            snippet = b""
+            for chunk in response.iter_bytes():
+                snippet += chunk
+                if len(snippet) >= SNIPPET_BYTES:
+                    break
+            return Answer(
+                response.status_code,
+                "" if response.is_success else f"HTTP {response.status_code}",
+                snippet[:SNIPPET_BYTES].decode("utf-8", "replace"),
+                parse_retry_after(response.headers.get("Retry-After")),
+            )
+    except httpx.TimeoutException as exc:
+        return Answer(None, f"Timeout: {type(exc).__name__}", "", None)
+    except httpx.HTTPError as exc:
+        return Answer(None, f"Connection error: {type(exc).__name__}: {exc}", "", None)
+
+
+def parse_retry_after(value: str | None) -> timedelta | None:
+    if not value:
+        return None
+    try:
+        delay = timedelta(seconds=max(0, int(value)))
+    except ValueError:
+        try:
+            delay = parsedate_to_datetime(value) - datetime.now(UTC)
+        except (TypeError, ValueError):
+            return None
+    return min(max(delay, timedelta(0)), MAX_RETRY_AFTER)
+
+
+def is_retryable(answer: Answer) -> bool:
+    """5xx, 408, 429, timeouts and connection errors may pass on a later try."""
+    if answer.status_code is None:
+        return not answer.refused
+    return answer.status_code in (408, 429) or answer.status_code >= 500
+
+
+def retry_delay(attempt: int, retry_after: timedelta | None) -> float | None:
+    """Seconds before the next attempt, or None when the schedule is used up."""
+    schedule = settings.DELIVERY_RETRY_SCHEDULE
+    if attempt > len(schedule):
+        return None
+    base = schedule[attempt - 1]
+    delay = base * random.uniform(0.8, 1.2)  # noqa: S311 (jitter, not security)
+    if retry_after is not None:
+        delay = max(delay, retry_after.total_seconds())
+    return delay
+
+
+def deliver_once(delivery_id: str, *, deferrals: int = 0) -> None:
+    """One attempt. Raises RetryDelivery when the answer deserves another try, and
+    PartnerBusy (without attempting) when the partner has no free slot; `deferrals` is
+    how many times the job has already been put back, for the backoff of the latter.
+
+    The row is written back with targeted UPDATEs, never `save()`: while the request was
+    in flight the subscription may have been deleted (its deliveries cancelled and their
+    `subscription` set to NULL) or the delivery cancelled; a full save would write the
+    stale values back (a foreign key to a deleted row, a cancelled delivery revived).
+    """
+    delivery = (
+        Delivery.objects.select_related("subscription", "event").filter(pk=delivery_id).first()
+    )
+    if delivery is None or delivery.state != DeliveryState.PENDING:
+        return
+    subscription = delivery.subscription
+    if subscription is None or not subscription.active:
+        _finish(delivery.pk, DeliveryState.CANCELLED, error="Subscription deleted or deactivated")
+        return
+
+    body = bytes(delivery.event.body)
+    started = time.monotonic()
+    with partner_slot(subscription.pk) as slot:
+        if not slot:
+            delay = busy_delay(deferrals)
+            if _record(
+                delivery.pk,
+                pending_only=True,
+                next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            ):
+                raise PartnerBusy(delay)
+            return
+        answer = post(
+            subscription.url,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Lead-Router-Action": delivery.action,
+                "X-Lead-Router-Signature": sign(body, subscription.secret),
+                "X-Lead-Router-Timestamp": rfc3339_now(),
+                "X-Lead-Router-Message-Id": delivery.id.hex,
+            },
+        )
+    elapsed_ms = (time.monotonic() - started) * 1000
+    attempts = delivery.attempts + 1
+    attempt = {
+        "attempts": attempts,
+        "last_status_code": answer.status_code,
+        "response_snippet": answer.snippet,
+    }
+    logger.info(
+        "delivery %s attempt %d to subscription %s: %s in %.0f ms",
+        delivery.id,
+        attempts,
+        subscription.pk,
+        answer.status_code or answer.error,
+        elapsed_ms,
+    )
+
+    code = answer.status_code
+    if code is not None and 200 <= code < 300:
+        _finish(delivery.pk, DeliveryState.DELIVERED, error="", **attempt)
+    elif code == 406:
+        _finish(delivery.pk, DeliveryState.IGNORED, error="", **attempt)
+    elif code == 410:
+        with transaction.atomic():
+            Subscription.objects.filter(pk=subscription.pk).update(
+                active=False, updated=timezone.now()
+            )
+            _finish(
+                delivery.pk,
+                DeliveryState.FAILED,
+                error="410 Gone: subscription deactivated",
+                **attempt,
+            )
+    elif is_retryable(answer):
+        delay = retry_delay(attempts, answer.retry_after)
+        if delay is None:
+            _finish(
+                delivery.pk,
+                DeliveryState.FAILED,
+                error=f"{answer.error}; retries exhausted",
+                **attempt,
+            )
+            return
+        still_pending = _record(
+            delivery.pk,
+            pending_only=True,
+            last_error=answer.error,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+            **attempt,
+        )
+        if still_pending:  # not cancelled meanwhile
+            raise RetryDelivery(delay)
+    else:
+        _finish(delivery.pk, DeliveryState.FAILED, error=answer.error, **attempt)
+
+
+def _finish(delivery_id: object, state: DeliveryState, *, error: str, **attempt: Any) -> None:
+    """The final state, unless the delivery stopped being pending meanwhile (cancelled by
+    a subscription DELETE while its request was in flight): then only the attempt is
+    recorded, and the cancellation and its reason stay."""
+    finished = _record(
+        delivery_id,
+        pending_only=True,
+        state=state,
+        finished=timezone.now(),
+        next_attempt_at=None,
+        last_error=error,
+        **attempt,
+    )
+    if not finished and attempt:
+        _record(delivery_id, pending_only=False, **attempt)
+
+
+def _record(delivery_id: object, *, pending_only: bool, **fields: Any) -> bool:
+    rows = Delivery.objects.filter(pk=delivery_id)
+    if pending_only:
+        rows = rows.filter(state=DeliveryState.PENDING)
+    return rows.update(updated=timezone.now(), **fields) > 0

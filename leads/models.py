@@ -1,0 +1,149 @@
+import uuid
+
+from django.db import models
+from django.utils import timezone
+
+from sites.models import Site
+from subscriptions.models import Subscription
+
+# Reference §2.1: the contact fields shared by the Incoming and Outgoing APIs.
+CONTACT_FIELDS = (
+    "source",
+    "source_details",
+    "email",
+    "second_email",
+    "first_name",
+    "last_name",
+    "phone",
+    "phone2",
+    "address",
+    "street_address",
+    "city",
+    "state",
+    "zip",
+    "role",
+    "region",
+    "agent_name",
+    "agent_email",
+)
+
+
+class Role(models.TextChoices):
+    BUYER = "Buyer"
+    SELLER = "Seller"
+    BUYER_AND_SELLER = "Buyer and Seller"
+    RENTER = "Renter"
+    # Set only by the potential-seller endpoint (someone who used the home-valuation tool).
+    POTENTIAL_SELLER = "Potential Seller"
+
+
+class Lead(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="leads")
+    source = models.CharField(max_length=255)
+    source_details = models.TextField(blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    second_email = models.EmailField(max_length=254, blank=True)
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    phone2 = models.CharField(max_length=64, blank=True)
+    address = models.CharField(max_length=500, blank=True)
+    street_address = models.CharField(max_length=255, blank=True)
+    city = models.CharField(max_length=255, blank=True)
+    state = models.CharField(max_length=255, blank=True)
+    zip = models.CharField(max_length=32, blank=True)
+    role = models.CharField(max_length=32, choices=Role.choices, blank=True)
+    region = models.CharField(max_length=255, blank=True)
+    agent_name = models.CharField(max_length=255, blank=True)
+    agent_email = models.EmailField(max_length=254, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created"]
+        indexes = [models.Index(fields=["site", "-created"])]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or str(self.id)
+
+
+class Activity(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    type = models.CharField(max_length=64)
+    source = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    property = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created", "id"]
+        verbose_name_plural = "activities"
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.source})"
+
+
+class Action(models.TextChoices):
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+class LeadEvent(models.Model):
+    """A committed lead change; its body bytes are fixed here, so every retry sends the same."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    body = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.lead_id}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    IGNORED = "ignored", "delivered, ignored (406)"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Delivery(models.Model):
+    """One event sent to one subscription: the delivery log an admin reads."""
+
+    # Sent as X-Lead-Router-Message-Id: stable across retries.
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey(LeadEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deliveries")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    state = models.CharField(
+        max_length=16, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    response_snippet = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["subscription", "state"]),
+            models.Index(fields=["state", "finished"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.lead_id} → {self.subscription_id} ({self.state})"

@@ -1,0 +1,172 @@
+"""Every write to leads goes through here, and these are the only places events are made.
+
+An event and its deliveries (rows and queued jobs) are written in the same transaction
+as the change: a rollback leaves nothing, a commit guarantees a delivery or a visible
+failure.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from realgeeks.errors import DomainError
+from sites.models import Site
+from subscriptions.models import Subscription
+
+from .models import CONTACT_FIELDS, Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
+from .payloads import lead_body
+
+
+@dataclass(frozen=True)
+class ActivityData:
+    type: str
+    source: str
+    description: str
+    property: dict[str, Any] | None = None
+    created: datetime | None = None
+
+
+@transaction.atomic
+def lead_create(
+    *,
+    site: Site,
+    fields: dict[str, str],
+    lead_id: uuid.UUID | None = None,
+    activities: list[ActivityData] | None = None,
+) -> Lead:
+    lead = Lead(id=lead_id or uuid.uuid4(), site=site, **fields)
+    try:
+        with transaction.atomic():
+            lead.save(force_insert=True)
+    except IntegrityError as exc:
+        raise DomainError(f"A lead with the id {lead.id.hex} already exists", status=409) from exc
+    _activities_create(lead=lead, activities=activities or [])
+    _event_record(lead=lead, action=Action.CREATED)
+    return lead
+
+
+@transaction.atomic
+def lead_update(
+    *,
+    site: Site,
+    lead_id: uuid.UUID,
+    changes: dict[str, str],
+    activities: list[ActivityData] | None = None,
+) -> Lead:
+    """Apply the given contact fields; an `updated` event only if one actually changed."""
+    # Locked, so that concurrent updates of one lead commit, and are delivered, in order.
+    lead = (
+        Lead.objects.select_for_update()
+        .select_related("site")
+        .filter(pk=lead_id, site=site)
+        .first()
+    )
+    if lead is None:
+        raise DomainError("Lead not found", status=404)
+    changed = [name for name, value in changes.items() if getattr(lead, name) != value]
+    for name in changed:
+        setattr(lead, name, changes[name])
+    if changed:
+        lead.save(update_fields=[*changed, "updated"])
+    _activities_create(lead=lead, activities=activities or [])
+    if changed:
+        _event_record(lead=lead, action=Action.UPDATED)
+    return lead
+
+
+@transaction.atomic
+def activities_add(*, site: Site, lead_id: uuid.UUID, activities: list[ActivityData]) -> Lead:
+    """Activities alone make no event: PieSync subscribes to `created` and `updated` only."""
+    lead = Lead.objects.filter(pk=lead_id, site=site).first()
+    if lead is None:
+        raise DomainError("Lead not found", status=404)
+    _activities_create(lead=lead, activities=activities)
+    return lead
+
+
+def contact_fields_of(lead: Lead) -> dict[str, str]:
+    return {name: getattr(lead, name) for name in CONTACT_FIELDS}
+
+
+def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> None:
+    now = timezone.now()
+    Activity.objects.bulk_create(
+        Activity(
+            lead=lead,
+            type=activity.type,
+            source=activity.source,
+            description=activity.description,
+            property=activity.property,
+            created=activity.created or now,
+        )
+        for activity in activities
+    )
+
+
+def _event_record(*, lead: Lead, action: Action) -> LeadEvent:
+    from .tasks import deliver
+
+    event = LeadEvent.objects.create(lead=lead, action=action, body=lead_body(lead, action=action))
+    subscriptions = list(
+        Subscription.objects.filter(site_id=lead.site_id, active=True).annotate(
+            pending=Count("deliveries", filter=Q(deliveries__state=DeliveryState.PENDING))
+        )
+    )
+    deliveries = []
+    for subscription in subscriptions:
+        delivery = Delivery(event=event, subscription=subscription, lead=lead, action=action)
+        if subscription.pending >= settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION:
+            # A partner that stays down must not grow the queue without bound.
+            delivery.state = DeliveryState.FAILED
+            delivery.finished = timezone.now()
+            delivery.last_error = (
+                f"Not queued: {subscription.pending} deliveries already pending for this "
+                "subscription (DELIVERY_MAX_PENDING_PER_SUBSCRIPTION)"
+            )
+        deliveries.append(delivery)
+    Delivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
+        if delivery.state == DeliveryState.PENDING:
+            deliver.configure(lock=delivery_lock(delivery)).defer(delivery_id=str(delivery.id))
+    return event
+
+
+def delivery_lock(delivery: Delivery) -> str:
+    """One lock per subscription and lead: requests for a lead arrive in commit order."""
+    return f"delivery:{delivery.subscription_id}:{delivery.lead_id}"
+
+
+@transaction.atomic
+def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
+    """Send finished deliveries again, with the same body and message id."""
+    from .tasks import deliver
+
+    deliveries = list(
+        Delivery.objects.select_for_update()
+        .filter(pk__in=delivery_ids, subscription__isnull=False)
+        .exclude(state=DeliveryState.PENDING)
+    )
+    for delivery in deliveries:
+        delivery.state = DeliveryState.PENDING
+        delivery.finished = None
+        delivery.next_attempt_at = None
+        # A fresh run of the retry schedule: `attempts` indexes it, and a delivery that
+        # had used it up would otherwise fail at its first 5xx.
+        delivery.attempts = 0
+        delivery.save(update_fields=["state", "finished", "next_attempt_at", "attempts", "updated"])
+        deliver.configure(lock=delivery_lock(delivery)).defer(delivery_id=str(delivery.id))
+    return len(deliveries)
+
+
+@transaction.atomic
+def deliveries_cancel_pending(*, subscription_id: int, reason: str) -> int:
+    now = timezone.now()
+    return Delivery.objects.filter(
+        subscription_id=subscription_id, state=DeliveryState.PENDING
+    ).update(state=DeliveryState.CANCELLED, last_error=reason, finished=now, updated=now)

@@ -1,0 +1,79 @@
+"""procrastinate tasks: webhook delivery, and recovery of jobs whose worker died."""
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections
+from procrastinate import BaseRetryStrategy, JobContext, RetryDecision
+from procrastinate.contrib.django import app
+from procrastinate.jobs import Job
+
+from .delivery import RetryDelivery, deliver_once
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_QUEUE = "deliveries"
+
+
+class DeliveryRetryStrategy(BaseRetryStrategy):
+    """Retries exactly when `deliver_once` asks, after the delay it chose (schedule, jitter,
+    Retry-After). The job keeps its lock, so later events for the lead wait behind it."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, RetryDelivery):
+            # Not int(): that would drop up to a second, and with it the jitter.
+            return RetryDecision(retry_in={"seconds": exception.delay})
+        return None
+
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def delivery_executor() -> ThreadPoolExecutor:
+    """Threads for the blocking HTTP requests: one per job the worker runs at once.
+
+    procrastinate runs a sync task on the event loop's default executor, which has
+    min(32, CPUs + 4) threads (6 on a 2-core machine): fewer than WORKER_CONCURRENCY,
+    so slow partners would queue every delivery behind them.
+    """
+    global _executor
+    if _executor is None:
+        threads = max(1, int(settings.PROCRASTINATE_WORKER_DEFAULTS.get("concurrency", 10)))
+        _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="delivery")
+    return _executor
+
+
+def _deliver_in_thread(delivery_id: str, deferrals: int) -> None:
+    # This thread's Django connection goes back to the pool after each job, as
+    # procrastinate's middleware does for sync tasks.
+    close_old_connections()
+    try:
+        deliver_once(delivery_id, deferrals=deferrals)
+    finally:
+        close_old_connections()
+
+
+@app.task(queue=DELIVERY_QUEUE, retry=DeliveryRetryStrategy(), pass_context=True)
+async def deliver(context: JobContext, delivery_id: str) -> None:
+    attempts = context.job.attempts if context.job else 0
+    await asyncio.get_running_loop().run_in_executor(
+        delivery_executor(), _deliver_in_thread, delivery_id, attempts
+    )
+
+
+@app.periodic(cron=settings.DELIVERY_RECOVERY_CRON, periodic_id="recover-stalled-jobs")
+@app.task(queue="maintenance", pass_context=True)
+async def recover_stalled_jobs(context, timestamp: int) -> None:  # type: ignore[no-untyped-def]
+    """Requeue jobs whose worker stopped sending heartbeats (killed, or its machine lost).
+
+    procrastinate leaves them in `doing` by default. No `lock` here: it must run even
+    while deliveries hold theirs.
+    """
+    stalled = await context.app.job_manager.get_stalled_jobs(
+        seconds_since_heartbeat=settings.DELIVERY_STALLED_AFTER_SECONDS
+    )
+    for job in stalled:
+        logger.warning("Requeueing stalled job %s (%s)", job.id, job.task_name)
+        await context.app.job_manager.retry_job(job)

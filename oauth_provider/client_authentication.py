@@ -1,0 +1,37 @@
+"""HTTP Basic with an OAuth client's id and secret, for the Incoming Leads API.
+
+This is how Real Geeks' product credentials work: one username and password per
+integrating product, valid for every site a user has connected it to. Which sites
+those are is the views' business (`oauth_provider.selectors.connected_site`).
+"""
+
+import base64
+import binascii
+
+from django.contrib.auth.hashers import check_password
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from .authentication import REALM, InvalidToken
+from .models import Application
+
+
+class ClientCredentialsAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[None, Application] | None:
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        try:
+            client_id, _, secret = (
+                base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
+            )
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidToken("Malformed Basic credentials") from None
+        application = Application.objects.filter(client_id=client_id).first()
+        # check_password compares in constant time.
+        if application is None or not check_password(secret, application.client_secret):
+            raise InvalidToken("Invalid client credentials")
+        return None, application
+
+    def authenticate_header(self, request: Request) -> str:
+        return f'Basic realm="{REALM}"'

@@ -1,0 +1,334 @@
+"""Django admin: a change made there is an event like any other; the delivery log."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from procrastinate.contrib.django.models import ProcrastinateJob
+
+from leads import services
+from leads.models import CONTACT_FIELDS, Activity, Delivery, DeliveryState, Lead, LeadEvent
+from leads.tasks import deliver
+from subscriptions.models import Subscription
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.usefixtures("fast_password_hasher")
+
+FIELDS = {"source": "Zillow", "first_name": "Ada", "email": "ada@example.com", "role": "Buyer"}
+
+NO_ACTIVITIES = {
+    "activities-TOTAL_FORMS": "0",
+    "activities-INITIAL_FORMS": "0",
+    "activities-MIN_NUM_FORMS": "0",
+    "activities-MAX_NUM_FORMS": "1000",
+}
+
+
+@pytest.fixture
+def admin_client(db) -> Client:
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def subscription(site, application):
+    return Subscription.objects.create(
+        site=site, application=application, url="https://api.piesync.test/hook", secret="s3cret"
+    )
+
+
+@pytest.fixture
+def lead(site):
+    """An existing lead, stored directly: no event, delivery or job to start with."""
+    return Lead.objects.create(site=site, **FIELDS)
+
+
+def form_data(lead: Lead, **changes: str) -> dict[str, str]:
+    """The change form as the browser posts it: every contact field, then the changes."""
+    data = {name: getattr(lead, name) for name in CONTACT_FIELDS}
+    return {**data, **NO_ACTIVITIES, **changes}
+
+
+def add_data(site, **fields: str) -> dict[str, str]:
+    data = {name: "" for name in CONTACT_FIELDS}
+    return {**data, **NO_ACTIVITIES, "site": str(site.pk), **FIELDS, **fields}
+
+
+def deliver_jobs():
+    return ProcrastinateJob.objects.filter(task_name=deliver.name)
+
+
+# --- Leads --------------------------------------------------------------------------------
+
+
+def test_adding_a_lead_in_admin_creates_it(admin_client, site):
+    response = admin_client.post(reverse("admin:leads_lead_add"), add_data(site))
+
+    assert response.status_code == 302
+    lead = Lead.objects.get()
+    assert (lead.site, lead.first_name, lead.email) == (site, "Ada", "ada@example.com")
+
+
+def test_adding_a_lead_in_admin_records_a_created_event_and_delivery(
+    admin_client, site, subscription
+):
+    admin_client.post(reverse("admin:leads_lead_add"), add_data(site))
+
+    lead = Lead.objects.get()
+    event = LeadEvent.objects.get()
+    assert (event.lead, event.action) == (lead, "created")
+    assert json.loads(bytes(event.body))["first_name"] == "Ada"
+    delivery = Delivery.objects.get()
+    assert (delivery.event, delivery.subscription, delivery.state) == (
+        event,
+        subscription,
+        DeliveryState.PENDING,
+    )
+    assert deliver_jobs().get().args == {"delivery_id": str(delivery.pk)}
+
+
+def test_adding_a_lead_with_an_inline_activity_sends_it_in_the_created_body(
+    admin_client, site, subscription
+):
+    data = {
+        **add_data(site),
+        "activities-TOTAL_FORMS": "1",
+        "activities-0-type": "note",
+        "activities-0-source": "Agent",
+        "activities-0-description": "Met at open house",
+        "activities-0-property": "",
+        "activities-0-created_0": "2015-04-01",
+        "activities-0-created_1": "08:41:51",
+    }
+
+    response = admin_client.post(reverse("admin:leads_lead_add"), data)
+
+    assert response.status_code == 302
+    assert list(Activity.objects.values_list("description", flat=True)) == ["Met at open house"]
+    body = json.loads(bytes(LeadEvent.objects.get().body))
+    assert [activity["description"] for activity in body["activities"]] == ["Met at open house"]
+
+
+def test_editing_a_contact_field_in_admin_records_an_updated_event_and_delivery(
+    admin_client, lead, subscription
+):
+    url = reverse("admin:leads_lead_change", args=[lead.pk])
+
+    response = admin_client.post(url, form_data(lead, phone="808-555-0100"))
+
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.phone == "808-555-0100"
+    event = LeadEvent.objects.get()
+    assert event.action == "updated"
+    assert json.loads(bytes(event.body))["phone"] == "808-555-0100"
+    delivery = Delivery.objects.get()
+    assert (delivery.event, delivery.action, delivery.subscription) == (
+        event,
+        "updated",
+        subscription,
+    )
+
+
+def test_saving_an_unchanged_lead_in_admin_records_no_event(admin_client, lead, subscription):
+    url = reverse("admin:leads_lead_change", args=[lead.pk])
+
+    response = admin_client.post(url, form_data(lead))
+
+    assert response.status_code == 302
+    assert not LeadEvent.objects.exists()
+    assert not Delivery.objects.exists()
+    assert not deliver_jobs().exists()
+
+
+def test_adding_an_inline_activity_to_an_unchanged_lead_records_no_event(
+    admin_client, lead, subscription
+):
+    data = {
+        **form_data(lead),
+        "activities-TOTAL_FORMS": "1",
+        "activities-0-lead": str(lead.pk),
+        "activities-0-type": "note",
+        "activities-0-source": "Agent",
+        "activities-0-description": "Left a voicemail",
+        "activities-0-property": "",
+        "activities-0-created_0": "2015-04-01",
+        "activities-0-created_1": "08:41:51",
+    }
+
+    response = admin_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+
+    assert response.status_code == 302
+    assert list(lead.activities.values_list("description", flat=True)) == ["Left a voicemail"]
+    assert not LeadEvent.objects.exists()
+
+
+def test_deleting_an_inline_activity_in_admin_removes_it(admin_client, lead):
+    activity = Activity.objects.create(lead=lead, type="note", source="Agent", description="Old")
+    data = {
+        **form_data(lead),
+        "activities-TOTAL_FORMS": "1",
+        "activities-INITIAL_FORMS": "1",
+        "activities-0-id": str(activity.pk),
+        "activities-0-lead": str(lead.pk),
+        "activities-0-type": "note",
+        "activities-0-source": "Agent",
+        "activities-0-description": "Old",
+        "activities-0-property": "",
+        "activities-0-created_0": activity.created.strftime("%Y-%m-%d"),
+        "activities-0-created_1": activity.created.strftime("%H:%M:%S"),
+        "activities-0-DELETE": "on",
+    }
+
+    response = admin_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+
+    assert response.status_code == 302
+    assert not Activity.objects.exists()
+
+
+def test_invalid_admin_edit_changes_nothing(admin_client, lead, subscription):
+    url = reverse("admin:leads_lead_change", args=[lead.pk])
+
+    response = admin_client.post(url, form_data(lead, email="not-an-email"))
+
+    assert response.status_code == 200
+    lead.refresh_from_db()
+    assert lead.email == "ada@example.com"
+    assert not LeadEvent.objects.exists()
+
+
+def test_lead_changelist_searches_by_email(admin_client, lead):
+    response = admin_client.get(reverse("admin:leads_lead_changelist"), {"q": "ada@example"})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [lead]
+
+
+# --- Delivery log -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def deliveries(site, subscription):
+    """One pending delivery (from a creation) and one failed one (from an update)."""
+    lead = services.lead_create(site=site, fields=FIELDS)
+    services.lead_update(site=site, lead_id=lead.id, changes={"city": "Hilo"})
+    pending = Delivery.objects.get(action="created")
+    failed = Delivery.objects.get(action="updated")
+    Delivery.objects.filter(pk=failed.pk).update(
+        state=DeliveryState.FAILED, attempts=3, last_status_code=404, last_error="HTTP 404"
+    )
+    failed.refresh_from_db()
+    return pending, failed
+
+
+def test_delivery_changelist_lists_every_delivery(admin_client, deliveries):
+    response = admin_client.get(reverse("admin:leads_delivery_changelist"))
+
+    assert response.status_code == 200
+    assert set(response.context["cl"].result_list) == set(deliveries)
+    assert "HTTP 404" in response.content.decode()
+
+
+def test_delivery_changelist_filters_by_state(admin_client, deliveries):
+    _, failed = deliveries
+
+    response = admin_client.get(
+        reverse("admin:leads_delivery_changelist"), {"state__exact": "failed"}
+    )
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [failed]
+
+
+def test_delivery_detail_shows_the_body_as_sent(admin_client, deliveries):
+    _, failed = deliveries
+
+    response = admin_client.get(reverse("admin:leads_delivery_change", args=[failed.pk]))
+
+    assert response.status_code == 200
+    assert failed.lead.id.hex in response.content.decode()
+
+
+def test_redeliver_action_resets_a_failed_delivery_to_pending_and_queues_a_job(
+    admin_client, deliveries
+):
+    _, failed = deliveries
+    jobs_before = deliver_jobs().count()
+
+    response = admin_client.post(
+        reverse("admin:leads_delivery_changelist"),
+        {"action": "redeliver", "_selected_action": [str(failed.pk)], "index": "0"},
+    )
+
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert (failed.state, failed.finished) == (DeliveryState.PENDING, None)
+    assert deliver_jobs().count() == jobs_before + 1
+    newest = deliver_jobs().order_by("-id").first()
+    assert newest.args == {"delivery_id": str(failed.pk)}
+
+
+def test_redeliver_action_skips_pending_deliveries(admin_client, deliveries):
+    pending, _ = deliveries
+    jobs_before = deliver_jobs().count()
+
+    admin_client.post(
+        reverse("admin:leads_delivery_changelist"),
+        {"action": "redeliver", "_selected_action": [str(pending.pk)], "index": "0"},
+    )
+
+    assert deliver_jobs().count() == jobs_before
+
+
+def test_lead_changelist_finds_a_lead_by_its_dashless_id(admin_client, lead):
+    response = admin_client.get(reverse("admin:leads_lead_changelist"), {"q": lead.id.hex})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [lead]
+
+
+def test_delivery_changelist_searches_by_site_domain(admin_client, deliveries, site):
+    response = admin_client.get(reverse("admin:leads_delivery_changelist"), {"q": site.domain})
+
+    assert response.status_code == 200
+    assert set(response.context["cl"].result_list) == set(deliveries)
+
+
+def test_lead_changelist_finds_a_lead_by_its_dashed_id(admin_client, lead):
+    response = admin_client.get(reverse("admin:leads_lead_changelist"), {"q": str(lead.id)})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [lead]
+
+
+def test_delivery_changelist_finds_a_leads_deliveries_by_its_dashless_id(admin_client, deliveries):
+    pending, _ = deliveries
+
+    response = admin_client.get(
+        reverse("admin:leads_delivery_changelist"), {"q": pending.lead_id.hex}
+    )
+
+    assert response.status_code == 200
+    assert set(response.context["cl"].result_list) == set(deliveries)
+
+
+def test_delivery_changelist_finds_a_delivery_by_its_message_id(admin_client, deliveries):
+    _, failed = deliveries
+
+    response = admin_client.get(reverse("admin:leads_delivery_changelist"), {"q": str(failed.pk)})
+
+    assert response.status_code == 200
+    assert list(response.context["cl"].result_list) == [failed]
+
+
+def test_uuid_search_keeps_the_list_filter(admin_client, deliveries):
+    pending, _ = deliveries
+
+    response = admin_client.get(
+        reverse("admin:leads_delivery_changelist"),
+        {"q": pending.lead_id.hex, "state__exact": "failed"},
+    )
+
+    assert [delivery.state for delivery in response.context["cl"].result_list] == ["failed"]

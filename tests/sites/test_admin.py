@@ -1,0 +1,108 @@
+"""The Site admin: searchable by domain, name and owner."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from tests.factories import SiteFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
+CHANGELIST = "/admin/sites/site/"
+
+
+@pytest.fixture
+def admin_client_(db) -> Client:
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def sites(db):
+    aloha = SiteFactory(
+        domain="www.aloha-homes.example.com",
+        name="Aloha Homes",
+        owner=UserFactory(username="kaimana"),
+    )
+    maui = SiteFactory(
+        domain="www.maui-realty.example.com",
+        name="Maui Realty",
+        owner=UserFactory(username="leilani"),
+    )
+    return aloha, maui
+
+
+def search(client: Client, query: str) -> str:
+    response = client.get(CHANGELIST, {"q": query})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_changelist_lists_sites(admin_client_, sites):
+    page = search(admin_client_, "")
+
+    assert "www.aloha-homes.example.com" in page
+    assert "www.maui-realty.example.com" in page
+
+
+def test_search_by_domain(admin_client_, sites):
+    page = search(admin_client_, "aloha-homes")
+
+    assert "www.aloha-homes.example.com" in page
+    assert "www.maui-realty.example.com" not in page
+
+
+def test_search_by_name(admin_client_, sites):
+    page = search(admin_client_, "Maui Realty")
+
+    assert "www.maui-realty.example.com" in page
+    assert "www.aloha-homes.example.com" not in page
+
+
+def test_search_by_owner_username(admin_client_, sites):
+    page = search(admin_client_, "kaimana")
+
+    assert "www.aloha-homes.example.com" in page
+    assert "www.maui-realty.example.com" not in page
+
+
+def test_search_by_uuid(admin_client_, sites):
+    aloha, _ = sites
+
+    page = search(admin_client_, str(aloha.uuid))
+
+    assert "www.aloha-homes.example.com" in page
+    assert "www.maui-realty.example.com" not in page
+
+
+def test_search_with_a_non_uuid_does_not_fail(admin_client_, sites):
+    page = search(admin_client_, "not-a-uuid")
+
+    assert "0 sites" in page
+
+
+def test_change_page_renders(admin_client_, sites):
+    aloha, _ = sites
+
+    response = admin_client_.get(f"{CHANGELIST}{aloha.pk}/change/")
+
+    assert response.status_code == 200
+    assert str(aloha.uuid) in response.content.decode()
+
+
+def test_add_page_renders(admin_client_):
+    response = admin_client_.get(f"{CHANGELIST}add/")
+
+    assert response.status_code == 200
+
+
+def test_non_staff_users_cannot_see_sites(sites):
+    client = Client()
+    client.force_login(sites[0].owner)
+
+    response = client.get(CHANGELIST)
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]

@@ -1,0 +1,186 @@
+"""The Subscription admin: who is subscribed where, searchable, secrets kept off lists."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from subscriptions.models import Subscription
+from tests.factories import ApplicationFactory, SiteFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
+CHANGELIST = "/admin/subscriptions/subscription/"
+ALOHA_SECRET = "aloha-signing-secret-0001"
+MAUI_SECRET = "maui-signing-secret-0002"
+
+
+@pytest.fixture
+def staff(db) -> Client:
+    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def subscriptions(db):
+    piesync = ApplicationFactory(name="PieSync")
+    aloha = Subscription.objects.create(
+        site=SiteFactory(domain="www.aloha-homes.example.com", owner=UserFactory()),
+        application=piesync,
+        url="https://hooks.piesync.test/aloha",
+        secret=ALOHA_SECRET,
+    )
+    maui = Subscription.objects.create(
+        site=SiteFactory(domain="www.maui-realty.example.com", owner=UserFactory()),
+        application=ApplicationFactory(name="Zapier"),
+        url="https://hooks.zapier.test/maui",
+        secret=MAUI_SECRET,
+        active=False,
+    )
+    return aloha, maui
+
+
+def changelist(client: Client, **params: str) -> str:
+    response = client.get(CHANGELIST, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_changelist_shows_site_application_url_and_state(staff, subscriptions):
+    page = changelist(staff)
+
+    for text in (
+        "www.aloha-homes.example.com",
+        "www.maui-realty.example.com",
+        "PieSync",
+        "Zapier",
+        "https://hooks.piesync.test/aloha",
+        "https://hooks.zapier.test/maui",
+    ):
+        assert text in page
+    assert 'alt="True"' in page and 'alt="False"' in page
+
+
+def test_changelist_masks_secrets(staff, subscriptions):
+    page = changelist(staff)
+
+    assert ALOHA_SECRET not in page
+    assert MAUI_SECRET not in page
+    assert "•" * 8 in page
+
+
+def test_changelist_filters_by_state(staff, subscriptions):
+    page = changelist(staff, active__exact="0")
+
+    assert "www.maui-realty.example.com" in page
+    assert "www.aloha-homes.example.com" not in page
+
+
+def test_changelist_filters_by_application(staff, subscriptions):
+    aloha, _ = subscriptions
+
+    page = changelist(staff, application__id__exact=str(aloha.application_id))
+
+    assert "www.aloha-homes.example.com" in page
+    assert "www.maui-realty.example.com" not in page
+
+
+def test_search_by_site_domain(staff, subscriptions):
+    page = changelist(staff, q="aloha-homes")
+
+    assert "https://hooks.piesync.test/aloha" in page
+    assert "https://hooks.zapier.test/maui" not in page
+
+
+def test_search_by_url(staff, subscriptions):
+    page = changelist(staff, q="hooks.zapier")
+
+    assert "www.maui-realty.example.com" in page
+    assert "www.aloha-homes.example.com" not in page
+
+
+def test_search_by_site_uuid(staff, subscriptions):
+    aloha, _ = subscriptions
+
+    page = changelist(staff, q=str(aloha.site.uuid))
+
+    assert "www.aloha-homes.example.com" in page
+    assert "www.maui-realty.example.com" not in page
+
+
+def test_deactivate_action(staff, subscriptions):
+    aloha, maui = subscriptions
+    maui.active = True
+    maui.save()
+
+    response = staff.post(
+        CHANGELIST, {"action": "deactivate", "_selected_action": [aloha.pk, maui.pk]}
+    )
+
+    assert response.status_code == 302
+    assert list(Subscription.objects.values_list("active", flat=True)) == [False, False]
+    assert "Deactivated 2 subscription(s)." in changelist(staff)
+
+
+def test_activate_action(staff, subscriptions):
+    _, maui = subscriptions
+
+    staff.post(CHANGELIST, {"action": "activate", "_selected_action": [maui.pk]})
+
+    maui.refresh_from_db()
+    assert maui.active is True
+
+
+def test_change_form_edits_url_secret_and_state(staff, subscriptions):
+    aloha, _ = subscriptions
+    url = f"{CHANGELIST}{aloha.pk}/change/"
+    assert staff.get(url).status_code == 200
+
+    response = staff.post(
+        url,
+        {
+            "site": aloha.site_id,
+            "application": aloha.application_id,
+            "url": "https://hooks.piesync.test/aloha-v2",
+            "secret": "rotated",
+            # "active" unchecked: deactivate
+        },
+    )
+
+    assert response.status_code == 302
+    aloha.refresh_from_db()
+    assert (aloha.url, aloha.secret, aloha.active) == (
+        "https://hooks.piesync.test/aloha-v2",
+        "rotated",
+        False,
+    )
+
+
+def test_change_form_refuses_a_second_subscription_for_the_same_site_and_application(
+    staff, subscriptions
+):
+    aloha, _ = subscriptions
+
+    response = staff.post(
+        f"{CHANGELIST}add/",
+        {
+            "site": aloha.site_id,
+            "application": aloha.application_id,
+            "url": "https://hooks.piesync.test/dup",
+            "secret": "dup",
+            "active": "on",
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert Subscription.objects.filter(site=aloha.site).count() == 1
+
+
+def test_delete(staff, subscriptions):
+    aloha, maui = subscriptions
+
+    response = staff.post(f"{CHANGELIST}{aloha.pk}/delete/", {"post": "yes"})
+
+    assert response.status_code == 302
+    assert list(Subscription.objects.all()) == [maui]

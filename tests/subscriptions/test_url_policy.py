@@ -1,0 +1,171 @@
+"""Which webhook URLs a PUT accepts: no pointing our delivery worker at our own network."""
+
+import json
+import socket
+
+import pytest
+from django.test import Client
+
+from subscriptions.models import Subscription
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
+PUBLIC_ONLY = "The URL must point to a public internet address."
+
+
+def put_url(site, token, url):
+    return Client().put(
+        f"/piesync/subscription/{site.uuid}/",
+        json.dumps({"url": url, "secret": "s3cret"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/x",
+        "http://127.1/x",
+        "http://2130706433/x",
+        "http://10.0.0.1/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1:8080/hook",
+        "http://100.64.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[fe80::1]/",
+        "http://[fc00::1]/",
+        "http://localhost/",
+        "http://LOCALHOST:8000/hook",
+        "http://224.0.0.1/",
+        "http://[ff02::1]/",
+        "http://0.0.0.0/",
+        "http://240.0.0.1/",
+        "http://255.255.255.255/",
+    ],
+    ids=[
+        "loopback",
+        "loopback-shorthand",
+        "loopback-decimal",
+        "private-10",
+        "private-172",
+        "private-192-with-port",
+        "shared-cgnat",
+        "link-local-metadata",
+        "ipv6-loopback",
+        "ipv4-mapped-loopback",
+        "ipv6-link-local",
+        "ipv6-unique-local",
+        "localhost",
+        "localhost-uppercase",
+        "multicast",
+        "ipv6-multicast",
+        "unspecified",
+        "reserved",
+        "broadcast",
+    ],
+)
+def test_non_public_address_is_422_in_production(production_mode, site, access_token, url):
+    response = put_url(site, access_token, url)
+
+    assert response.status_code == 422
+    assert response.json() == {"error": "Invalid fields", "fields": {"url": [PUBLIC_ONLY]}}
+    assert not Subscription.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://93.184.215.14/hook", "http://[2606:2800:21f:cb07:6820:80da:af6b:1]:8443/hook"],
+    ids=["ipv4", "ipv6"],
+)
+def test_public_ip_literal_is_accepted_in_production(production_mode, site, access_token, url):
+    response = put_url(site, access_token, url)
+
+    assert response.status_code == 200
+    assert response.json() == {"url": url, "secret": "s3cret"}
+    assert Subscription.objects.get().url == url
+
+
+def test_unresolvable_host_is_422_in_production(production_mode, site, access_token):
+    response = put_url(site, access_token, "https://no-such-host.invalid/hook")
+
+    assert response.status_code == 422
+    assert response.json() == {
+        "error": "Invalid fields",
+        "fields": {"url": ["The URL's host name does not resolve."]},
+    }
+
+
+def test_host_name_that_is_not_valid_idna_is_422_in_production(production_mode, site, access_token):
+    response = put_url(site, access_token, "https://" + "a" * 64 + ".test/hook")
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"url": ["The URL's host name does not resolve."]}
+
+
+def test_name_resolving_to_public_and_private_addresses_is_422(
+    production_mode, site, access_token, monkeypatch
+):
+    def resolve(host, port, *args, **kwargs):
+        assert host == "hooks.piesync.test"
+        return [
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port)),
+        ]
+
+    monkeypatch.setattr("subscriptions.url_policy.socket.getaddrinfo", resolve)
+
+    response = put_url(site, access_token, "https://hooks.piesync.test/hook")
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"url": [PUBLIC_ONLY]}
+
+
+def test_name_resolving_only_to_public_addresses_is_accepted(
+    production_mode, site, access_token, monkeypatch
+):
+    def resolve(host, port, *args, **kwargs):
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+
+    monkeypatch.setattr("subscriptions.url_policy.socket.getaddrinfo", resolve)
+
+    response = put_url(site, access_token, "https://hooks.piesync.test/hook")
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url", ["http://10.0.0.1/hook", "http://127.0.0.1:9000/", "http://localhost/"]
+)
+def test_private_networks_accepted_when_the_deployment_allows_them(
+    production_mode, site, access_token, url
+):
+    production_mode.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+
+    response = put_url(site, access_token, url)
+
+    assert response.status_code == 200
+    assert Subscription.objects.get().url == url
+
+
+def test_local_mode_accepts_loopback(settings, site, access_token):
+    settings.LOCAL_MODE = True
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    response = put_url(site, access_token, "http://127.0.0.1:8000/webhook")
+
+    assert response.status_code == 200
+    assert Subscription.objects.get().url == "http://127.0.0.1:8000/webhook"
+
+
+def test_shape_rules_still_apply_when_private_networks_are_allowed(
+    production_mode, site, access_token
+):
+    production_mode.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+
+    response = put_url(site, access_token, "ftp://10.0.0.1/")
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"url": ["Enter an absolute http or https URL."]}
