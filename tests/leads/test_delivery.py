@@ -1,0 +1,234 @@
+"""One delivery attempt in-process (`leads.delivery.deliver_once`), against a real HTTP
+receiver on 127.0.0.1: the address guard, timeouts and connection errors, and the
+retry arithmetic. The worker-driven behaviour is in test_delivery_worker.py."""
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+import leads.delivery
+from leads.delivery import (
+    PartnerBusy,
+    RetryDelivery,
+    deliver_once,
+    parse_retry_after,
+    partner_slot,
+    retry_delay,
+)
+from leads.models import Delivery, DeliveryState
+from leads.services import lead_create
+from subscriptions.services import subscription_put
+from tests.leads.worker import Reply
+
+pytestmark = pytest.mark.usefixtures("fast_password_hasher")
+
+SECRET = "partner-signing-secret"
+
+
+@pytest.fixture
+def fresh_http_client():
+    """The delivery client is built once per process from settings: rebuild it around
+    tests that change its timeouts."""
+    leads.delivery._client = None
+    yield
+    leads.delivery._client = None
+
+
+def pending_delivery(site, application, url: str) -> Delivery:
+    subscription_put(site=site, application=application, url=url, secret=SECRET)
+    lead = lead_create(site=site, fields={"source": "Website", "first_name": "Jack"})
+    return Delivery.objects.get(lead=lead)
+
+
+# ---------------------------------------------------------------------------
+# the private-address guard
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"])
+def test_outside_local_mode_a_private_address_is_refused_at_send_time(
+    receiver, site, application, settings, host
+):
+    # Stored while private networks were allowed (or the host resolved elsewhere then).
+    delivery = pending_delivery(site, application, f"http://{host}:{receiver.port}/hook")
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED
+    assert delivery.last_error.startswith("Refused")
+    assert "public internet address" in delivery.last_error
+    assert delivery.last_status_code is None
+    assert delivery.finished is not None
+    assert receiver.requests() == []
+
+
+def test_the_guard_is_what_refused_it(receiver, site, application, settings):
+    """The same delivery outside local mode, with private networks allowed, goes out."""
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+
+    deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_status_code) == (DeliveryState.DELIVERED, 200)
+    [request] = receiver.requests("/hook")
+    assert request.headers["x-lead-router-signature"] == (
+        hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    )
+
+
+def test_a_host_that_does_not_resolve_is_refused(site, application, settings):
+    delivery = pending_delivery(site, application, "http://no-such-host.invalid/hook")
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED
+    assert delivery.last_error.startswith("Refused")
+
+
+def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
+    receiver, site, application, settings, monkeypatch
+):
+    """The name is resolved and checked once, and the request is sent to that address
+    (no second lookup a DNS rebinding could answer differently), with the partner's
+    Host header. DNS is the only thing stubbed: "partner.example" checks out as the
+    receiver's address."""
+    checked: list[tuple[str, int]] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        checked.append((host, port))
+        return ["127.0.0.1"]
+
+    monkeypatch.setattr(leads.delivery, "resolve_public_addresses", resolve)
+    delivery = pending_delivery(site, application, f"http://partner.example:{receiver.port}/hook")
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DELIVERED
+    assert checked == [("partner.example", receiver.port)]
+    [request] = receiver.requests("/hook")
+    assert request.headers["host"] == f"partner.example:{receiver.port}"
+
+
+# ---------------------------------------------------------------------------
+# answers that deserve another try
+
+
+def test_a_timeout_is_retried(receiver, site, application, settings, fresh_http_client):
+    settings.DELIVERY_CONNECT_TIMEOUT = 0.5
+    settings.DELIVERY_TOTAL_TIMEOUT = 1.0
+    receiver.script("/hook", Reply(delay=3))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    with pytest.raises(RetryDelivery) as raised:
+        deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.PENDING
+    assert delivery.attempts == 1
+    assert delivery.last_status_code is None
+    assert delivery.last_error.startswith("Timeout")
+    assert delivery.next_attempt_at is not None
+    assert raised.value.delay == pytest.approx(settings.DELIVERY_RETRY_SCHEDULE[0], rel=0.21)
+
+
+def test_a_connection_error_is_retried(site, application):
+    # A port nothing listens on: bind one, then close it.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    delivery = pending_delivery(site, application, f"http://127.0.0.1:{port}/hook")
+
+    with pytest.raises(RetryDelivery):
+        deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert delivery.last_error.startswith("Connection error")
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+def test_these_statuses_are_retried(receiver, site, application, status):
+    receiver.script("/hook", Reply(status))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    with pytest.raises(RetryDelivery):
+        deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_status_code) == (DeliveryState.PENDING, status)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 413, 422])
+def test_other_4xx_fail_at_once(receiver, site, application, status):
+    receiver.script("/hook", Reply(status))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_status_code) == (DeliveryState.FAILED, status)
+    assert delivery.last_error == f"HTTP {status}"
+
+
+def test_a_partner_with_every_slot_taken_is_not_called_and_the_delivery_waits(
+    receiver, site, application, settings
+):
+    settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    with partner_slot(delivery.subscription_id) as taken:
+        assert taken
+        with pytest.raises(PartnerBusy):
+            deliver_once(str(delivery.id))
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 0)
+    assert delivery.next_attempt_at is not None
+    assert receiver.requests() == []
+
+
+# ---------------------------------------------------------------------------
+# the retry arithmetic
+
+
+def test_retry_delays_follow_the_schedule_with_jitter_then_stop(settings):
+    settings.DELIVERY_RETRY_SCHEDULE = [5, 60, 300]
+
+    for attempt, base in enumerate([5, 60, 300], start=1):
+        delays = {retry_delay(attempt, None) for _ in range(50)}
+        assert all(base * 0.8 <= delay <= base * 1.2 for delay in delays)
+        assert len(delays) > 1  # jitter
+    assert retry_delay(4, None) is None
+
+
+def test_retry_after_lengthens_the_delay_but_never_shortens_it(settings):
+    settings.DELIVERY_RETRY_SCHEDULE = [5]
+
+    assert retry_delay(1, timedelta(seconds=30)) == 30
+    assert 4 <= retry_delay(1, timedelta(seconds=1)) <= 6
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date():
+    assert parse_retry_after("120") == timedelta(seconds=120)
+    later = datetime.now(UTC) + timedelta(seconds=90)
+    parsed = parse_retry_after(format_datetime(later, usegmt=True))
+    assert timedelta(seconds=85) <= parsed <= timedelta(seconds=91)
+    assert parse_retry_after("-5") == timedelta(0)
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("99999999") == timedelta(hours=24)
