@@ -7,12 +7,12 @@ failure.
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from realgeeks.errors import DomainError
@@ -42,12 +42,12 @@ def lead_create(
 ) -> Lead:
     lead = Lead(id=lead_id or uuid.uuid4(), site=site, **fields)
     try:
-        with transaction.atomic():
-            lead.save(force_insert=True)
+        lead.save(force_insert=True)
     except IntegrityError as exc:
+        # Nothing more runs in this transaction (or savepoint, when nested): it rolls back.
         raise DomainError(f"A lead with the id {lead.id.hex} already exists", status=409) from exc
-    _activities_create(lead=lead, activities=activities or [])
-    _event_record(lead=lead, action=Action.CREATED)
+    created = _activities_create(lead=lead, activities=activities or [])
+    _event_record(lead=lead, action=Action.CREATED, activities=created)
     return lead
 
 
@@ -94,9 +94,11 @@ def contact_fields_of(lead: Lead) -> dict[str, str]:
     return {name: getattr(lead, name) for name in CONTACT_FIELDS}
 
 
-def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> None:
+def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> list[Activity]:
+    if not activities:
+        return []
     now = timezone.now()
-    Activity.objects.bulk_create(
+    return Activity.objects.bulk_create(
         Activity(
             lead=lead,
             type=activity.type,
@@ -109,25 +111,33 @@ def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> None:
     )
 
 
-def _event_record(*, lead: Lead, action: Action) -> LeadEvent:
+def _event_record(
+    *, lead: Lead, action: Action, activities: list[Activity] | None = None
+) -> LeadEvent:
     from .tasks import deliver
 
-    event = LeadEvent.objects.create(lead=lead, action=action, body=lead_body(lead, action=action))
-    subscriptions = list(
-        Subscription.objects.filter(site_id=lead.site_id, active=True).annotate(
-            pending=Count("deliveries", filter=Q(deliveries__state=DeliveryState.PENDING))
-        )
+    body = lead_body(lead, action=action, activities=activities)
+    event = LeadEvent.objects.create(lead=lead, action=action, body=body)
+    limit = settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
+    # Whether `limit` deliveries are already pending, without counting all of them.
+    backlog_full = Exists(
+        Delivery.objects.filter(subscription=OuterRef("pk"), state=DeliveryState.PENDING)
+        .order_by()
+        .values("pk")[limit - 1 : limit]
+    )
+    subscriptions = Subscription.objects.filter(site_id=lead.site_id, active=True).annotate(
+        backlog_full=backlog_full
     )
     deliveries = []
     for subscription in subscriptions:
         delivery = Delivery(event=event, subscription=subscription, lead=lead, action=action)
-        if subscription.pending >= settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION:
+        if subscription.backlog_full:
             # A partner that stays down must not grow the queue without bound.
             delivery.state = DeliveryState.FAILED
             delivery.finished = timezone.now()
             delivery.last_error = (
-                f"Not queued: {subscription.pending} deliveries already pending for this "
-                "subscription (DELIVERY_MAX_PENDING_PER_SUBSCRIPTION)"
+                f"Not queued: {limit} deliveries already pending for this subscription "
+                "(DELIVERY_MAX_PENDING_PER_SUBSCRIPTION)"
             )
         deliveries.append(delivery)
     Delivery.objects.bulk_create(deliveries)
@@ -170,3 +180,15 @@ def deliveries_cancel_pending(*, subscription_id: int, reason: str) -> int:
     return Delivery.objects.filter(
         subscription_id=subscription_id, state=DeliveryState.PENDING
     ).update(state=DeliveryState.CANCELLED, last_error=reason, finished=now, updated=now)
+
+
+@transaction.atomic
+def deliveries_prune(*, older_than: timedelta) -> int:
+    """Delete delivered and ignored deliveries finished before `older_than` ago, and the
+    events left with no delivery. Failed and cancelled ones stay: they are the evidence."""
+    cutoff = timezone.now() - older_than
+    count, _ = Delivery.objects.filter(
+        state__in=[DeliveryState.DELIVERED, DeliveryState.IGNORED], finished__lt=cutoff
+    ).delete()
+    LeadEvent.objects.filter(created__lt=cutoff, deliveries__isnull=True).delete()
+    return count

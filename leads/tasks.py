@@ -3,14 +3,16 @@
 import asyncio
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, reset_queries
 from procrastinate import BaseRetryStrategy, JobContext, RetryDecision
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 
 from .delivery import RetryDelivery, deliver_once
+from .services import deliveries_prune
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +48,14 @@ def delivery_executor() -> ThreadPoolExecutor:
 
 
 def _deliver_in_thread(delivery_id: str, deferrals: int) -> None:
-    # This thread's Django connection goes back to the pool after each job, as
-    # procrastinate's middleware does for sync tasks.
+    # This thread's Django connection goes back to the pool after each job, and its
+    # DEBUG query log is cleared, as procrastinate's middleware does for sync tasks.
     close_old_connections()
     try:
         deliver_once(delivery_id, deferrals=deferrals)
     finally:
         close_old_connections()
+        reset_queries()
 
 
 @app.task(queue=DELIVERY_QUEUE, retry=DeliveryRetryStrategy(), pass_context=True)
@@ -77,3 +80,11 @@ async def recover_stalled_jobs(context, timestamp: int) -> None:  # type: ignore
     for job in stalled:
         logger.warning("Requeueing stalled job %s (%s)", job.id, job.task_name)
         await context.app.job_manager.retry_job(job)
+
+
+@app.periodic(cron="17 3 * * *", periodic_id="prune-delivered")
+@app.task(queue="maintenance", pass_context=False)
+def prune_delivered(timestamp: int) -> None:
+    """Daily: drop delivered and ignored deliveries older than DELIVERY_RETENTION_DAYS."""
+    count = deliveries_prune(older_than=timedelta(days=settings.DELIVERY_RETENTION_DAYS))
+    logger.info("Pruned %d delivered deliveries", count)

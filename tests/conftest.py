@@ -44,8 +44,3 @@ def fast_password_hashing(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
-
-
-@pytest.fixture
-def fast_password_hasher(fast_password_hashing):
-    """The same as `fast_password_hashing` (MD5 user passwords); both names are in use."""

@@ -13,7 +13,7 @@ from leads.tasks import deliver
 from subscriptions.models import Subscription
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.usefixtures("fast_password_hasher")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 FIELDS = {"source": "Zillow", "first_name": "Ada", "email": "ada@example.com", "role": "Buyer"}
 

@@ -11,7 +11,7 @@ from leads.models import Activity, Lead, LeadEvent
 from oauth_provider.models import Connection
 from tests.factories import CLIENT_SECRET, ApplicationFactory, SiteFactory, issue_access_token
 
-pytestmark = pytest.mark.usefixtures("fast_password_hasher")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 # What the published client sends (reference §4.4).
 CONTENT_TYPE = "application/json; charset=utf-8"

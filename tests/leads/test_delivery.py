@@ -23,7 +23,7 @@ from leads.services import lead_create
 from subscriptions.services import subscription_put
 from tests.leads.worker import Reply
 
-pytestmark = pytest.mark.usefixtures("fast_password_hasher")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 SECRET = "partner-signing-secret"
 

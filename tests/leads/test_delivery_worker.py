@@ -26,7 +26,7 @@ from tests.leads.worker import Received, Reply, Workers, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fast_password_hasher"),
+    pytest.mark.usefixtures("fast_password_hashing"),
 ]
 
 SECRET = "partner-signing-secret"

@@ -9,7 +9,7 @@ from leads.models import Lead, LeadEvent
 from oauth_provider.models import Connection
 from tests.factories import CLIENT_SECRET
 
-pytestmark = pytest.mark.usefixtures("fast_password_hasher", "transactional_db")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing", "transactional_db")
 
 LEAD = {
     "source": "Zillow",

@@ -10,7 +10,7 @@ from leads import services
 from leads.models import CONTACT_FIELDS, Lead
 from leads.payloads import lead_body, lead_document, rfc3339
 
-pytestmark = pytest.mark.usefixtures("fast_password_hasher")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 

@@ -2,9 +2,11 @@
 
 import json
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from leads import services
@@ -14,7 +16,7 @@ from realgeeks.errors import DomainError
 from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory
 
-pytestmark = pytest.mark.usefixtures("fast_password_hasher")
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 FIELDS = {"source": "Zillow", "first_name": "Ada", "email": "ada@example.com", "role": "Buyer"}
 
@@ -300,3 +302,41 @@ def test_cancel_pending_cancels_only_pending_deliveries(site, subscription, lead
         DeliveryState.CANCELLED,
         DeliveryState.DELIVERED,
     ]
+
+
+# --- retention --------------------------------------------------------------------------
+
+
+def _finished_delivery(lead: Lead, subscription: Subscription, state: str, days_ago: int):
+    event = LeadEvent.objects.create(lead=lead, action="updated", body=b"{}")
+    finished = timezone.now() - timedelta(days=days_ago)
+    LeadEvent.objects.filter(pk=event.pk).update(created=finished)
+    return Delivery.objects.create(
+        event=event,
+        subscription=subscription,
+        lead=lead,
+        action="updated",
+        state=state,
+        finished=finished,
+    )
+
+
+def test_prune_deletes_old_delivered_and_ignored_deliveries_and_their_events(lead, subscription):
+    delivered = _finished_delivery(lead, subscription, DeliveryState.DELIVERED, days_ago=40)
+    ignored = _finished_delivery(lead, subscription, DeliveryState.IGNORED, days_ago=40)
+
+    count = services.deliveries_prune(older_than=timedelta(days=30))
+
+    assert count == 2
+    assert not Delivery.objects.filter(pk__in=[delivered.pk, ignored.pk]).exists()
+    assert not LeadEvent.objects.filter(pk__in=[delivered.event_id, ignored.event_id]).exists()
+
+
+def test_prune_keeps_recent_deliveries_and_failed_ones(lead, subscription):
+    recent = _finished_delivery(lead, subscription, DeliveryState.DELIVERED, days_ago=2)
+    failed = _finished_delivery(lead, subscription, DeliveryState.FAILED, days_ago=40)
+
+    count = services.deliveries_prune(older_than=timedelta(days=30))
+
+    assert count == 0
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}

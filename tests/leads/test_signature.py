@@ -6,7 +6,8 @@ from pathlib import Path
 
 from leads.delivery import sign
 
-VECTORS = Path("/work/shared/reference/vectors")
+# shared/ lies beside the checkout, in development and in CI.
+VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "vectors"
 SECRET = "seekrit"
 
 
