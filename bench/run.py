@@ -82,7 +82,8 @@ class Receiver(BaseHTTPRequestHandler):
 
 
 def env_for_children(**extra: str) -> dict[str, str]:
-    return {**os.environ, "LOG_LEVEL": "WARNING", **extra}
+    """As in production: DEBUG off, quiet logs."""
+    return {**os.environ, "LOG_LEVEL": "WARNING", "DEBUG": "false", **extra}
 
 
 def start_worker() -> subprocess.Popen[bytes]:
