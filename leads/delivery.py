@@ -23,6 +23,7 @@ from subscriptions.models import Subscription
 from subscriptions.url_policy import UnsafeURL, private_networks_allowed, resolve_public_addresses
 
 from .models import Delivery, DeliveryState
+from .selectors import delivery_attempt
 
 logger = logging.getLogger(__name__)
 
@@ -199,9 +200,7 @@ def deliver_once(delivery_id: str, *, deferrals: int = 0) -> None:
     `subscription` set to NULL) or the delivery cancelled; a full save would write the
     stale values back (a foreign key to a deleted row, a cancelled delivery revived).
     """
-    delivery = (
-        Delivery.objects.select_related("subscription", "event").filter(pk=delivery_id).first()
-    )
+    delivery = delivery_attempt(delivery_id=delivery_id)
     if delivery is None or delivery.state != DeliveryState.PENDING:
         return
     subscription = delivery.subscription
@@ -209,7 +208,7 @@ def deliver_once(delivery_id: str, *, deferrals: int = 0) -> None:
         _finish(delivery.pk, DeliveryState.CANCELLED, error="Subscription deleted or deactivated")
         return
 
-    body = bytes(delivery.event.body)
+    body = delivery.body
     started = time.monotonic()
     with partner_slot(subscription.pk) as slot:
         if not slot:
