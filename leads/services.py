@@ -61,14 +61,11 @@ def lead_update(
 ) -> Lead:
     """Apply the given contact fields; an `updated` event only if one actually changed."""
     # Locked, so that concurrent updates of one lead commit, and are delivered, in order.
-    lead = (
-        Lead.objects.select_for_update()
-        .select_related("site")
-        .filter(pk=lead_id, site=site)
-        .first()
-    )
+    # Only the lead's row: locking its site would serialize every update on the site.
+    lead = Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id, site=site).first()
     if lead is None:
         raise DomainError("Lead not found", status=404)
+    lead.site = site
     changed = [name for name, value in changes.items() if getattr(lead, name) != value]
     for name in changed:
         setattr(lead, name, changes[name])

@@ -34,7 +34,7 @@ def connection_disconnect(*, user: AbstractBaseUser, connection_id: int) -> None
     stops sending it leads and its client credentials no longer reach the site.
     """
     connection = (
-        Connection.objects.select_for_update()
+        Connection.objects.select_for_update(of=("self",))
         .filter(pk=connection_id, site__owner=user)
         .select_related("site", "application")
         .first()
