@@ -269,6 +269,9 @@ DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
 DELIVERY_STALLED_AFTER_SECONDS = env.float("DELIVERY_STALLED_AFTER_SECONDS", default=30.0)
 DELIVERY_RECOVERY_CRON = env.str("DELIVERY_RECOVERY_CRON", default="* * * * *")
 
+# /readyz reports 503 when no worker has sent a heartbeat for this long (seconds).
+READYZ_WORKER_HEARTBEAT_MAX_AGE = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE", default=60)
+
 PROCRASTINATE_ON_APP_READY = "leads.worker_app.on_app_ready"
 PROCRASTINATE_WORKER_DEFAULTS = {
     "concurrency": env.int("WORKER_CONCURRENCY", default=10),

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from oauth_provider import urls as oauth_urls
 
-from .health import healthz
+from .health import healthz, readyz
 
 urlpatterns = [
     path("", include((oauth_urls.oauth2_provider_urlpatterns, "oauth2_provider"))),
@@ -16,4 +16,5 @@ urlpatterns = [
     path("piesync/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]
