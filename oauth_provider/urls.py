@@ -3,10 +3,15 @@ from django.urls import path
 from oauth2_provider import views as dot_views
 
 from . import views
+from .headers import no_framing
 
 # In django-oauth-toolkit's namespace, so that its metadata view advertises them.
 oauth2_provider_urlpatterns = [
-    path("piesync/oauth/authorize/", views.SiteAuthorizationView.as_view(), name="authorize"),
+    path(
+        "piesync/oauth/authorize/",
+        no_framing(views.SiteAuthorizationView.as_view()),
+        name="authorize",
+    ),
     path("piesync/oauth/token/", views.TokenView.as_view(), name="token"),
     path("piesync/oauth/revoke_token/", views.RevokeTokenView.as_view(), name="revoke-token"),
     path("piesync/oauth/introspect/", views.IntrospectView.as_view(), name="introspect"),
@@ -18,7 +23,7 @@ oauth2_provider_urlpatterns = [
 ]
 
 account_urlpatterns = [
-    path("connected-apps/", views.ConnectedAppsView.as_view(), name="connected-apps"),
+    path("connected-apps/", no_framing(views.ConnectedAppsView.as_view()), name="connected-apps"),
     path(
         "connected-apps/<int:connection_id>/disconnect/",
         views.DisconnectView.as_view(),
@@ -29,7 +34,7 @@ account_urlpatterns = [
 login_urlpatterns = [
     path(
         "account/login/",
-        auth_views.LoginView.as_view(template_name="oauth_provider/login.html"),
+        no_framing(auth_views.LoginView.as_view(template_name="oauth_provider/login.html")),
         name="login",
     ),
     path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -78,6 +78,14 @@ def test_consent_page_names_the_application(browser, site, application):
     assert f"Connect {application.name} to your website" in page_text(response)
 
 
+def test_consent_page_cannot_be_framed(browser, site, application):
+    # RFC 9700 §4.16: clickjacking.
+    response = browser.get(authorize_url(application))
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
 def test_consent_page_describes_every_requested_scope_in_plain_words(browser, site, application):
     response = browser.get(authorize_url(application))
 

@@ -49,6 +49,13 @@ def test_anonymous_user_is_sent_to_login(db):
     assert query_of(response["Location"])["next"] == CONNECTED_APPS
 
 
+def test_connected_apps_page_cannot_be_framed(browser, site):
+    response = browser.get(CONNECTED_APPS)
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
 def test_no_connection_says_so(browser, site):
     response = browser.get(CONNECTED_APPS)
 

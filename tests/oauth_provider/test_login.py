@@ -113,3 +113,10 @@ def test_login_never_redirects_to_another_host(user):
 
     assert response.status_code == 302
     assert response["Location"] == "/account/connected-apps/"
+
+
+def test_login_page_cannot_be_framed(client):
+    response = client.get("/account/login/")
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
