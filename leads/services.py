@@ -19,7 +19,7 @@ from realgeeks.errors import DomainError
 from sites.models import Site
 from subscriptions.models import Subscription
 
-from .models import CONTACT_FIELDS, Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
+from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from .payloads import lead_body
 
 
@@ -85,10 +85,6 @@ def activities_add(*, site: Site, lead_id: uuid.UUID, activities: list[ActivityD
         raise DomainError("Lead not found", status=404)
     _activities_create(lead=lead, activities=activities)
     return lead
-
-
-def contact_fields_of(lead: Lead) -> dict[str, str]:
-    return {name: getattr(lead, name) for name in CONTACT_FIELDS}
 
 
 def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> list[Activity]:
