@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from realgeeks.errors import DomainError
+from realgeeks.request_id import current_request_id
 from sites.models import Site
 from subscriptions.models import Subscription
 
@@ -107,8 +108,6 @@ def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> list[Ac
 def _event_record(
     *, lead: Lead, action: Action, activities: list[Activity] | None = None
 ) -> LeadEvent:
-    from .tasks import deliver
-
     body = lead_body(lead, action=action, activities=activities)
     event = LeadEvent.objects.create(lead=lead, action=action, body=body)
     limit = settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
@@ -136,8 +135,18 @@ def _event_record(
     Delivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         if delivery.state == DeliveryState.PENDING:
-            deliver.configure(lock=delivery_lock(delivery)).defer(delivery_id=str(delivery.id))
+            _defer_delivery(delivery)
     return event
+
+
+def _defer_delivery(delivery: Delivery) -> None:
+    """Queue the delivery's job, in the caller's transaction, with the request id if any."""
+    from .tasks import deliver
+
+    request_id = current_request_id()
+    deliver.configure(lock=delivery_lock(delivery)).defer(
+        delivery_id=str(delivery.id), **({"request_id": request_id} if request_id else {})
+    )
 
 
 def delivery_lock(delivery: Delivery) -> str:
@@ -148,8 +157,6 @@ def delivery_lock(delivery: Delivery) -> str:
 @transaction.atomic
 def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
     """Send finished deliveries again, with the same body and message id."""
-    from .tasks import deliver
-
     deliveries = list(
         Delivery.objects.select_for_update()
         .filter(pk__in=delivery_ids, subscription__isnull=False)
@@ -163,7 +170,7 @@ def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
         # had used it up would otherwise fail at its first 5xx.
         delivery.attempts = 0
         delivery.save(update_fields=["state", "finished", "next_attempt_at", "attempts", "updated"])
-        deliver.configure(lock=delivery_lock(delivery)).defer(delivery_id=str(delivery.id))
+        _defer_delivery(delivery)
     return len(deliveries)
 
 

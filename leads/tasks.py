@@ -11,6 +11,8 @@ from procrastinate import BaseRetryStrategy, JobContext, RetryDecision
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 
+from realgeeks.request_id import bound_request_id
+
 from .delivery import RetryDelivery, deliver_once
 from .services import deliveries_prune
 
@@ -47,22 +49,23 @@ def delivery_executor() -> ThreadPoolExecutor:
     return _executor
 
 
-def _deliver_in_thread(delivery_id: str, deferrals: int) -> None:
+def _deliver_in_thread(delivery_id: str, deferrals: int, request_id: str | None) -> None:
     # This thread's Django connection goes back to the pool after each job, and its
     # DEBUG query log is cleared, as procrastinate's middleware does for sync tasks.
     close_old_connections()
     try:
-        deliver_once(delivery_id, deferrals=deferrals)
+        with bound_request_id(request_id):  # the request that caused this delivery
+            deliver_once(delivery_id, deferrals=deferrals)
     finally:
         close_old_connections()
         reset_queries()
 
 
 @app.task(queue=DELIVERY_QUEUE, retry=DeliveryRetryStrategy(), pass_context=True)
-async def deliver(context: JobContext, delivery_id: str) -> None:
+async def deliver(context: JobContext, delivery_id: str, request_id: str | None = None) -> None:
     attempts = context.job.attempts if context.job else 0
     await asyncio.get_running_loop().run_in_executor(
-        delivery_executor(), _deliver_in_thread, delivery_id, attempts
+        delivery_executor(), _deliver_in_thread, delivery_id, attempts, request_id
     )
 
 

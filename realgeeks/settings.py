@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "realgeeks.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "realgeeks.middleware.JsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -283,13 +284,27 @@ PROCRASTINATE_WORKER_DEFAULTS = {
     "stalled_worker_timeout": DELIVERY_STALLED_AFTER_SECONDS,
 }
 
+# One JSON object per line in production (LOG_FORMAT=json), readable text in local mode.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if LOCAL_MODE else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "realgeeks.request_id.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # DOT logs redirect-URI mismatches and client ids at DEBUG; keep it at INFO.
