@@ -91,3 +91,16 @@ def prune_delivered(timestamp: int) -> None:
     """Daily: drop delivered and ignored deliveries older than DELIVERY_RETENTION_DAYS."""
     count = deliveries_prune(older_than=timedelta(days=settings.DELIVERY_RETENTION_DAYS))
     logger.info("Pruned %d delivered deliveries", count)
+
+
+@app.periodic(cron="37 * * * *", periodic_id="prune-finished-jobs")
+@app.task(queue="maintenance", pass_context=True)
+async def prune_finished_jobs(context: JobContext, timestamp: int) -> None:
+    """Hourly: drop procrastinate jobs finished more than JOB_RETENTION_HOURS ago, failed
+    ones too: a delivery's outcome lives in its Delivery row, not in its job."""
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=settings.JOB_RETENTION_HOURS,
+        include_failed=True,
+        include_cancelled=True,
+        include_aborted=True,
+    )

@@ -261,6 +261,8 @@ DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = env.int(
 # The Incoming Leads API answers 413 above this many bytes.
 INCOMING_API_MAX_BODY_BYTES = env.int("INCOMING_API_MAX_BODY_BYTES", default=256 * 1024)
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
+# Finished procrastinate jobs are deleted after this many hours.
+JOB_RETENTION_HOURS = env.int("JOB_RETENTION_HOURS", default=24 * 7)
 
 # A worker whose heartbeat is older than this is presumed dead (SIGKILL, lost machine):
 # the periodic recovery task (leads.tasks.recover_stalled_jobs, run on
