@@ -162,7 +162,9 @@ def parse_retry_after(value: str | None) -> timedelta | None:
     if not value:
         return None
     try:
-        delay = timedelta(seconds=max(0, int(value)))
+        # Clamped before timedelta(), which overflows on absurd values.
+        seconds = int(value)
+        delay = timedelta(seconds=min(max(0, seconds), MAX_RETRY_AFTER.total_seconds()))
     except ValueError:
         try:
             delay = parsedate_to_datetime(value) - datetime.now(UTC)

@@ -30,14 +30,15 @@ class LeadIdField(serializers.Field):
         return value.hex
 
 
-def contains_nul(value: Any) -> bool:
-    """PostgreSQL stores no U+0000 in text or jsonb; DRF's CharField rejects it, JSON does not."""
+def has_unstorable_text(value: Any) -> bool:
+    """Whether a JSON value holds text PostgreSQL cannot store: U+0000, or a lone
+    surrogate (UTF-8 cannot encode it). DRF's CharField refuses both; DictField does not."""
     if isinstance(value, str):
-        return "\x00" in value
+        return any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value)
     if isinstance(value, dict):
-        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+        return any(has_unstorable_text(key) or has_unstorable_text(v) for key, v in value.items())
     if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
+        return any(has_unstorable_text(item) for item in value)
     return False
 
 
@@ -60,19 +61,13 @@ class ActivitySerializer(serializers.Serializer):
     created = serializers.DateTimeField(required=False)
 
     def validate_property(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if contains_nul(value):
-            raise serializers.ValidationError("Null characters are not allowed.")
+        if has_unstorable_text(value):
+            raise serializers.ValidationError("Null or surrogate characters are not allowed.")
         return value
 
-    def to_activity(self) -> ActivityData:
-        data = self.validated_data
-        return ActivityData(
-            type=data["type"],
-            source=data["source"],
-            description=data["description"],
-            property=data.get("property"),
-            created=data.get("created"),
-        )
+
+def activities_of(validated_items: list[dict[str, Any]]) -> list[ActivityData]:
+    return [ActivityData(**item) for item in validated_items]
 
 
 class LeadSerializer(serializers.Serializer):
@@ -106,7 +101,7 @@ class LeadSerializer(serializers.Serializer):
         }
 
     def activities_data(self) -> list[ActivityData]:
-        return [ActivityData(**activity) for activity in self.validated_data.get("activities", [])]
+        return activities_of(self.validated_data.get("activities", []))
 
 
 class PotentialSellerLeadSerializer(LeadSerializer):

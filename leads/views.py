@@ -7,7 +7,6 @@ Success bodies are `{}`; every error is `{"error": "..."}` because the client re
 import uuid
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -28,6 +27,7 @@ from .serializers import (
     ActivitySerializer,
     LeadSerializer,
     PotentialSellerLeadSerializer,
+    activities_of,
     validated,
 )
 
@@ -58,19 +58,7 @@ def authorized_site(request: Request, site_uuid: str) -> Site:
 
 
 def request_body(request: Request) -> object:
-    limit = settings.INCOMING_API_MAX_BODY_BYTES
-    too_large = DomainError(f"Request body too large (limit {limit} bytes)", status=413)
-    # Refuse by the declared length before reading the body into memory.
-    declared = request.META.get("CONTENT_LENGTH") or "0"
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    try:
-        size = len(request.body)
-    except RequestDataTooBig:
-        raise too_large from None
-    if size > limit:
-        raise too_large
-    return json_body(request)
+    return json_body(request, max_bytes=settings.INCOMING_API_MAX_BODY_BYTES)
 
 
 def lead_object(request: Request) -> dict[str, object]:
@@ -149,6 +137,6 @@ class ActivitiesView(IncomingAPIView):
         services.activities_add(
             site=site,
             lead_id=lead_uuid,
-            activities=[services.ActivityData(**item) for item in activities.validated_data],
+            activities=activities_of(activities.validated_data),
         )
         return Response({}, status=201)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 
 from .authentication import REALM, InvalidToken
 from .models import Application
+from .selectors import application_for_client_id
 
 
 class ClientCredentialsAuthentication(BaseAuthentication):
@@ -27,7 +28,7 @@ class ClientCredentialsAuthentication(BaseAuthentication):
             )
         except (binascii.Error, UnicodeDecodeError):
             raise InvalidToken("Malformed Basic credentials") from None
-        application = Application.objects.filter(client_id=client_id).first()
+        application = application_for_client_id(client_id=client_id)
         # check_password compares in constant time.
         if application is None or not check_password(secret, application.client_secret):
             raise InvalidToken("Invalid client credentials")

@@ -19,6 +19,13 @@ def access_token_for_bearer(*, token: str) -> AccessToken | None:
     )
 
 
+def application_for_client_id(*, client_id: str) -> Application | None:
+    # PostgreSQL text cannot hold NUL; a client id with one can only be unknown.
+    if "\x00" in client_id:
+        return None
+    return Application.objects.filter(client_id=client_id).first()
+
+
 def connections_of_user(*, user: AbstractBaseUser) -> QuerySet[Connection]:
     return (
         Connection.objects.filter(site__owner=user)

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import refresh_token_expire_timedelta
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -31,29 +32,19 @@ class SiteOAuth2Validator(OAuth2Validator):
     def _create_authorization_code(
         self, request: Request, code: dict[str, str], expires: datetime | None = None
     ) -> Grant:
-        # RFC 7636 §4.3 allows "plain"; RFC 9700 §2.1.1 says use S256, and so do we.
-        if request.code_challenge_method == "plain":
-            raise errors.InvalidRequestError(
-                description='Unsupported code_challenge_method "plain"; use "S256".',
-                request=request,
-            )
+        # "plain" PKCE never gets here: oauth_provider.server refuses it at authorize.
+        lifetime = timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS)
         return Grant.objects.create(
             application=request.client,
             user=request.user,
             site=request.site,
             code=code["code"],
-            expires=expires or timezone.now() + timedelta(seconds=self._code_lifetime()),
+            expires=expires or timezone.now() + lifetime,
             redirect_uri=request.redirect_uri,
             scope=" ".join(request.scopes),
             code_challenge=request.code_challenge or "",
             code_challenge_method=request.code_challenge_method or "",
         )
-
-    @staticmethod
-    def _code_lifetime() -> int:
-        from oauth2_provider.settings import oauth2_settings
-
-        return oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS
 
     def validate_code(
         self,

@@ -204,26 +204,14 @@ class TokenView(dot_views.TokenView):
                 status=400,
             )
         with transaction.atomic():
-            response = self.authorization_flow_token_response(request)
-        if response.status_code == 401:
-            # RFC 6749 §5.2: the challenge matches the scheme clients authenticate with
-            # (oauthlib's is a Bearer one, which is for resource servers).
-            response["WWW-Authenticate"] = BASIC_CHALLENGE
-        return response
+            return with_basic_challenge(self.authorization_flow_token_response(request))
 
 
 class RevokeTokenView(dot_views.RevokeTokenView):
-    """RFC 7009 revocation; a failed client authentication is challenged with Basic."""
+    """RFC 7009 revocation (§2.2.1 answers errors as RFC 6749 §5.2 does)."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = super().post(request, *args, **kwargs)
-        if response.status_code == 401:
-            # RFC 7009 §2.2.1 answers as RFC 6749 §5.2, whose challenge matches the
-            # scheme clients authenticate with.
-            response["WWW-Authenticate"] = BASIC_CHALLENGE
-        if response.content:
-            response["Content-Type"] = "application/json"  # DOT sends its JSON errors as HTML
-        return response
+        return with_basic_challenge(super().post(request, *args, **kwargs))
 
 
 class ConnectedAppsView(LoginRequiredMixin, ListView):
@@ -259,9 +247,9 @@ class IntrospectView(OAuthLibMixin, View):
         client = authenticated_client(self.get_oauthlib_core(), request)
         if client is None:
             # RFC 7662 §2.3 answers a failed client authentication as RFC 6749 §5.2 does.
-            response = oauth_error("invalid_client", "Client authentication failed.", status=401)
-            response["WWW-Authenticate"] = BASIC_CHALLENGE
-            return response
+            return with_basic_challenge(
+                oauth_error("invalid_client", "Client authentication failed.", status=401)
+            )
         token_value = request.POST.get("token")
         if not token_value:
             return oauth_error("invalid_request", "Token parameter is missing.", status=400)
@@ -286,6 +274,14 @@ class IntrospectView(OAuthLibMixin, View):
 
 SERVED_GRANT_TYPES = ("authorization_code", "refresh_token")
 BASIC_CHALLENGE = 'Basic realm="Real Geeks", charset="UTF-8"'
+
+
+def with_basic_challenge(response: HttpResponse) -> HttpResponse:
+    """RFC 6749 §5.2: a 401 challenges with the scheme clients authenticate with (oauthlib
+    sends a Bearer one, which is for resource servers)."""
+    if response.status_code == 401:
+        response["WWW-Authenticate"] = BASIC_CHALLENGE
+    return response
 
 
 def no_store(response: HttpResponse) -> HttpResponse:

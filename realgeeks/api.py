@@ -23,26 +23,32 @@ from .errors import DomainError
 logger = logging.getLogger(__name__)
 
 
-def _raw_body(request: Request) -> bytes:
+def _raw_body(request: Request, max_bytes: int | None) -> bytes:
+    """The body, refused with 413 past `max_bytes` (default: Django's upload limit)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if max_bytes is None else max_bytes
+    suffix = "" if max_bytes is None else f" (limit {max_bytes} bytes)"
+    too_large = DomainError(f"Request body too large{suffix}", status=413)
+    meta = request.META
+    # Refuse by the declared length before reading the body into memory.
+    declared = meta.get("CONTENT_LENGTH") or "0"
+    if limit is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large
     try:
         raw = request.body
-    except RequestDataTooBig as exc:
-        raise DomainError("Request body too large", status=413) from exc
-    meta = request.META
-    if raw or meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
-        return raw
-    # A chunked body (no Content-Length): Django reads none of it, but a server that
-    # sets wsgi.input_terminated (gunicorn does) guarantees the stream ends.
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    raw = meta["wsgi.input"].read(-1 if limit is None else limit + 1)
+    except RequestDataTooBig:
+        raise too_large from None
+    if not raw and not meta.get("CONTENT_LENGTH") and meta.get("wsgi.input_terminated"):
+        # A chunked body (no Content-Length): Django reads none of it, but a server that
+        # sets wsgi.input_terminated (gunicorn does) guarantees the stream ends.
+        raw = meta["wsgi.input"].read(-1 if limit is None else limit + 1)
     if limit is not None and len(raw) > limit:
-        raise DomainError("Request body too large", status=413)
+        raise too_large
     return raw
 
 
-def json_body(request: Request) -> Any:
+def json_body(request: Request, *, max_bytes: int | None = None) -> Any:
     """The request body decoded as JSON, whatever Content-Type was sent with it."""
-    raw = _raw_body(request)
+    raw = _raw_body(request, max_bytes)
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting

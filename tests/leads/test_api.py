@@ -1,6 +1,7 @@
 """The Incoming Leads API (reference §4), seen from a client such as `leadrouter`."""
 
 import base64
+import io
 import json
 import uuid
 
@@ -398,6 +399,12 @@ def test_unknown_client_is_401(site, connection):
     assert response["WWW-Authenticate"].startswith("Basic")
 
 
+def test_client_id_with_a_nul_byte_is_401_not_500(site, connection):
+    response = create(site, LEAD, basic("piesync\x00"))
+
+    assert assert_error(response, 401) == "Invalid client credentials"
+
+
 @pytest.mark.parametrize(
     "header",
     ["Basic !!!not-base64!!!", "Basic " + base64.b64encode(b"\xff\xfe:x").decode()],
@@ -481,6 +488,24 @@ def test_body_over_the_limit_is_413(site, auth, settings):
     settings.INCOMING_API_MAX_BODY_BYTES = 100
 
     response = create(site, {**LEAD, "source_details": "x" * 100}, auth)
+
+    assert assert_error(response, 413) == "Request body too large (limit 100 bytes)"
+    assert not Lead.objects.exists()
+
+
+def test_chunked_body_over_the_limit_is_413(site, auth, settings):
+    # gunicorn hands a chunked body over with no Content-Length and a terminated stream.
+    settings.INCOMING_API_MAX_BODY_BYTES = 100
+    data = json.dumps({**LEAD, "source_details": "x" * 100}).encode()
+
+    response = Client().request(
+        REQUEST_METHOD="POST",
+        PATH_INFO=leads_path(site.uuid),
+        CONTENT_TYPE=CONTENT_TYPE,
+        HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_AUTHORIZATION=auth,
+        **{"wsgi.input": io.BytesIO(data), "wsgi.input_terminated": True},
+    )
 
     assert assert_error(response, 413) == "Request body too large (limit 100 bytes)"
     assert not Lead.objects.exists()
@@ -581,6 +606,16 @@ def test_activity_property_with_nul_character_is_422_not_500(site, auth, lead):
     response = call("POST", activities_path(site.uuid, lead.id), [activity], auth)
 
     assert_invalid(response, "[0].property")
+
+
+def test_activity_property_with_a_lone_surrogate_is_422_not_500(site, auth, lead):
+    # JSON's \udc00 escape decodes to a character UTF-8 cannot encode.
+    body = '[{"type": "note", "source": "x", "description": "d", "property": {"k": "\\udc00"}}]'
+
+    response = call("POST", activities_path(site.uuid, lead.id), body, auth)
+
+    assert_invalid(response, "[0].property")
+    assert not Activity.objects.exists()
 
 
 def test_422_names_every_problem(site, auth):

@@ -232,3 +232,8 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
     assert parse_retry_after("99999999") == timedelta(hours=24)
+
+
+def test_an_absurd_retry_after_is_capped_not_an_error():
+    # timedelta() overflows past 999,999,999 days: a partner's header must not crash the job.
+    assert parse_retry_after("9" * 30) == timedelta(hours=24)
