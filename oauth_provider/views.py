@@ -145,12 +145,12 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
 
     def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
         # An error page wins over the no-site page: the request itself is unsound.
-        if (
-            "error" not in context
-            and self.request.user.is_authenticated
-            and not sites_owned_by(user=self.request.user).exists()
-        ):
-            self.template_name = "oauth_provider/no_site.html"
+        if "error" not in context and self.request.user.is_authenticated:
+            sites = context.get("sites")  # listed by get_context_data; spare a second query
+            if sites is None:
+                sites = sites_owned_by(user=self.request.user).exists()
+            if not sites:
+                self.template_name = "oauth_provider/no_site.html"
         return super().render_to_response(context, **response_kwargs)
 
     def form_valid(self, form: SiteConsentForm) -> HttpResponse:
