@@ -1,7 +1,8 @@
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
-from django.db import connection
+from psycopg import AsyncConnection
 
 from subscriptions.models import Subscription
 
@@ -41,16 +42,13 @@ _DELIVERY_ATTEMPT_SQL = f"""
 """  # noqa: S608 (table names from the models, the id is a parameter)
 
 
-def delivery_attempt(*, delivery_id: str | uuid.UUID) -> DeliveryAttempt | None:
-    """What one webhook request needs, in one query.
-
-    Plain SQL because it runs once per request the worker sends: building this query
-    through the ORM costs about ten times its execution (1.9 ms against 0.2 ms of CPU,
-    measured), and the worker is CPU-bound.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_DELIVERY_ATTEMPT_SQL, [str(delivery_id)])
-        row = cursor.fetchone()
+async def delivery_attempt(
+    connection: AsyncConnection[Any], *, delivery_id: str | uuid.UUID
+) -> DeliveryAttempt | None:
+    """What one webhook request needs, in one query, on the delivery worker's own
+    connection (leads.delivery)."""
+    cursor = await connection.execute(_DELIVERY_ATTEMPT_SQL, [str(delivery_id)])
+    row = await cursor.fetchone()
     if row is None:
         return None
     id_, action, state, attempts, body, sub_id, url, secret, active = row

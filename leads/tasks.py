@@ -1,13 +1,10 @@
 """procrastinate tasks: webhook delivery, and recovery of jobs whose worker died."""
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import close_old_connections, reset_queries
-from procrastinate import BaseRetryStrategy, JobContext, RetryDecision
+from procrastinate import BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 
@@ -32,41 +29,17 @@ class DeliveryRetryStrategy(BaseRetryStrategy):
         return None
 
 
-_executor: ThreadPoolExecutor | None = None
-
-
-def delivery_executor() -> ThreadPoolExecutor:
-    """Threads for the blocking HTTP requests: one per job the worker runs at once.
-
-    procrastinate runs a sync task on the event loop's default executor, which has
-    min(32, CPUs + 4) threads (6 on a 2-core machine): fewer than WORKER_CONCURRENCY,
-    so slow partners would queue every delivery behind them.
-    """
-    global _executor
-    if _executor is None:
-        threads = max(1, int(settings.PROCRASTINATE_WORKER_DEFAULTS.get("concurrency", 10)))
-        _executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="delivery")
-    return _executor
-
-
-def _deliver_in_thread(delivery_id: str, deferrals: int, request_id: str | None) -> None:
-    # This thread's Django connection goes back to the pool after each job, and its
-    # DEBUG query log is cleared, as procrastinate's middleware does for sync tasks.
-    close_old_connections()
-    try:
-        with bound_request_id(request_id):  # the request that caused this delivery
-            deliver_once(delivery_id, deferrals=deferrals)
-    finally:
-        close_old_connections()
-        reset_queries()
-
-
 @app.task(queue=DELIVERY_QUEUE, retry=DeliveryRetryStrategy(), pass_context=True)
 async def deliver(context: JobContext, delivery_id: str, request_id: str | None = None) -> None:
-    attempts = context.job.attempts if context.job else 0
-    await asyncio.get_running_loop().run_in_executor(
-        delivery_executor(), _deliver_in_thread, delivery_id, attempts, request_id
-    )
+    connector = context.app.connector
+    if not isinstance(connector, PsycopgConnector):
+        raise TypeError("Deliveries run in `manage.py procrastinate worker` (leads.worker_app)")
+    with bound_request_id(request_id):  # the request that caused this delivery
+        await deliver_once(
+            delivery_id,
+            database=connector.pool,
+            deferrals=context.job.attempts if context.job else 0,
+        )
 
 
 @app.periodic(cron=settings.DELIVERY_RECOVERY_CRON, periodic_id="recover-stalled-jobs")

@@ -4,10 +4,12 @@ retry arithmetic. The worker-driven behaviour is in test_delivery_worker.py."""
 
 import hashlib
 import hmac
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from psycopg_pool import AsyncConnectionPool
 
 import leads.delivery
 from leads.delivery import (
@@ -21,20 +23,12 @@ from leads.delivery import (
 from leads.models import Delivery, DeliveryState
 from leads.services import lead_create
 from subscriptions.services import subscription_put
-from tests.leads.worker import Reply
+from tests.leads.worker import Reply, deliver_now, with_worker_pool
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+# deliver_once works on connections of its own, as in the worker: data is committed.
+pytestmark = pytest.mark.usefixtures("fast_password_hashing", "transactional_db")
 
 SECRET = "partner-signing-secret"
-
-
-@pytest.fixture
-def fresh_http_client():
-    """The delivery client is built once per process from settings: rebuild it around
-    tests that change its timeouts."""
-    leads.delivery._client = None
-    yield
-    leads.delivery._client = None
 
 
 def pending_delivery(site, application, url: str) -> Delivery:
@@ -56,7 +50,7 @@ def test_outside_local_mode_a_private_address_is_refused_at_send_time(
     settings.LOCAL_MODE = False
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
-    deliver_once(str(delivery.id))
+    deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.FAILED
@@ -73,7 +67,7 @@ def test_the_guard_is_what_refused_it(receiver, site, application, settings):
     settings.LOCAL_MODE = False
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
 
-    deliver_once(str(delivery.id))
+    deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.last_status_code) == (DeliveryState.DELIVERED, 200)
@@ -88,7 +82,7 @@ def test_a_host_that_does_not_resolve_is_refused(site, application, settings):
     settings.LOCAL_MODE = False
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
-    deliver_once(str(delivery.id))
+    deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.FAILED
@@ -113,7 +107,7 @@ def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
     settings.LOCAL_MODE = False
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
-    deliver_once(str(delivery.id))
+    deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.DELIVERED
@@ -126,14 +120,14 @@ def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
 # answers that deserve another try
 
 
-def test_a_timeout_is_retried(receiver, site, application, settings, fresh_http_client):
+def test_a_timeout_is_retried(receiver, site, application, settings):
     settings.DELIVERY_CONNECT_TIMEOUT = 0.5
     settings.DELIVERY_TOTAL_TIMEOUT = 1.0
     receiver.script("/hook", Reply(delay=3))
     delivery = pending_delivery(site, application, receiver.url("/hook"))
 
     with pytest.raises(RetryDelivery) as raised:
-        deliver_once(str(delivery.id))
+        deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.PENDING
@@ -142,6 +136,50 @@ def test_a_timeout_is_retried(receiver, site, application, settings, fresh_http_
     assert delivery.last_error.startswith("Timeout")
     assert delivery.next_attempt_at is not None
     assert raised.value.delay == pytest.approx(settings.DELIVERY_RETRY_SCHEDULE[0], rel=0.21)
+
+
+@pytest.fixture
+def trickling_partner():
+    """A partner that answers at once, then sends its body one byte every 0.2 s: no
+    single read waits long, the whole answer takes 20 s."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            for _ in range(100):
+                if stop.wait(0.2):
+                    return
+                connection.sendall(b"x")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+    stop.set()
+    listener.close()
+    thread.join(timeout=5)
+
+
+def test_the_whole_request_is_cut_at_the_total_timeout(
+    trickling_partner, site, application, settings
+):
+    settings.DELIVERY_TOTAL_TIMEOUT = 1.0
+    delivery = pending_delivery(site, application, trickling_partner)
+
+    started = time.monotonic()
+    with pytest.raises(RetryDelivery):
+        deliver_now(delivery)
+
+    assert time.monotonic() - started < 3
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert delivery.last_error == "Timeout: no answer within 1 s"
 
 
 def test_a_connection_error_is_retried(site, application):
@@ -154,7 +192,7 @@ def test_a_connection_error_is_retried(site, application):
     delivery = pending_delivery(site, application, f"http://127.0.0.1:{port}/hook")
 
     with pytest.raises(RetryDelivery):
-        deliver_once(str(delivery.id))
+        deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
@@ -167,7 +205,7 @@ def test_these_statuses_are_retried(receiver, site, application, status):
     delivery = pending_delivery(site, application, receiver.url("/hook"))
 
     with pytest.raises(RetryDelivery):
-        deliver_once(str(delivery.id))
+        deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.last_status_code) == (DeliveryState.PENDING, status)
@@ -178,7 +216,7 @@ def test_other_4xx_fail_at_once(receiver, site, application, status):
     receiver.script("/hook", Reply(status))
     delivery = pending_delivery(site, application, receiver.url("/hook"))
 
-    deliver_once(str(delivery.id))
+    deliver_now(delivery)
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.last_status_code) == (DeliveryState.FAILED, status)
@@ -191,10 +229,13 @@ def test_a_partner_with_every_slot_taken_is_not_called_and_the_delivery_waits(
     settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
     delivery = pending_delivery(site, application, receiver.url("/hook"))
 
-    with partner_slot(delivery.subscription_id) as taken:
-        assert taken
-        with pytest.raises(PartnerBusy):
-            deliver_once(str(delivery.id))
+    async def attempt_with_every_slot_taken(pool: AsyncConnectionPool) -> None:
+        async with partner_slot(delivery.subscription_id) as taken:
+            assert taken
+            with pytest.raises(PartnerBusy):
+                await deliver_once(str(delivery.id), database=pool)
+
+    with_worker_pool(attempt_with_every_slot_taken)
 
     delivery.refresh_from_db()
     assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 0)

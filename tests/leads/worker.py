@@ -11,6 +11,7 @@ database, and stops (or SIGKILLs) them.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +27,12 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from procrastinate.contrib.django.utils import connector_params
+from psycopg_pool import AsyncConnectionPool
+
+from leads.delivery import deliver_once
+from leads.models import Delivery
+from leads.worker_app import worker_pool
 
 # Generous: other test runs share the machine.
 DEFAULT_TIMEOUT = 30.0
@@ -48,6 +55,25 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"Timed out after {timeout:.0f}s waiting for {message}")
         time.sleep(interval)
+
+
+# ---------------------------------------------------------------------------
+# One attempt in-process, as the worker makes it
+
+
+def with_worker_pool(attempt: Callable[[AsyncConnectionPool], Awaitable[None]]) -> None:
+    """Run `attempt` on an event loop and a pool like the worker's."""
+
+    async def run() -> None:
+        async with worker_pool(kwargs=connector_params(), min_size=1, open=False) as pool:
+            await attempt(pool)
+
+    asyncio.run(run())
+
+
+def deliver_now(delivery: Delivery) -> None:
+    """One attempt, as the worker makes it."""
+    with_worker_pool(lambda pool: deliver_once(str(delivery.id), database=pool))
 
 
 # ---------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import logging
 import pytest
 from django.test import Client
 
-from leads.delivery import RetryDelivery, deliver_once
+from leads.delivery import RetryDelivery
 from leads.models import Delivery
 from tests.factories import CLIENT_SECRET, PASSWORD
+from tests.leads.worker import deliver_now
 from tests.oauth_provider.flow import approve, basic_auth, exchange_code, logged_in_client, refresh
 
 WEBHOOK_SECRET = "webhook-signing-secret-123"
@@ -21,6 +22,7 @@ def all_logs(caplog):
     return caplog
 
 
+@pytest.mark.django_db(transaction=True)  # the delivery attempt reads committed data
 def test_the_whole_flow_logs_no_credential(all_logs, user, site, application, settings):
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     browser = logged_in_client(user)  # the password goes through the login form
@@ -43,7 +45,7 @@ def test_the_whole_flow_logs_no_credential(all_logs, user, site, application, se
         HTTP_AUTHORIZATION=basic_auth(application.client_id),
     )
     with pytest.raises(RetryDelivery):  # a connection error, logged
-        deliver_once(str(Delivery.objects.get().pk))
+        deliver_now(Delivery.objects.get())
 
     logged = all_logs.text + "".join(str(record.args) for record in all_logs.records)
     assert all_logs.records, "the flow should have logged something"
