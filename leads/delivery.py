@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, decrypt_secret
 from subscriptions.models import Subscription
 from subscriptions.url_policy import UnsafeURL, private_networks_allowed, resolve_public_addresses
 
@@ -209,6 +210,13 @@ def deliver_once(delivery_id: str, *, deferrals: int = 0) -> None:
     if subscription is None or not subscription.active:
         _finish(delivery.pk, DeliveryState.CANCELLED, error="Subscription deleted or deactivated")
         return
+    try:
+        secret = decrypt_secret(subscription.secret_encrypted, subscription_id=subscription.pk)
+    except SecretUnreadable:
+        # Its key left SUBSCRIPTION_SECRET_KEYS too early: nothing to sign with. Failed
+        # with the reason, for an admin to redeliver once the key or a new secret is in.
+        _finish(delivery.pk, DeliveryState.FAILED, error=UNREADABLE_DELIVERY_ERROR)
+        return
 
     body = delivery.body
     started = time.monotonic()
@@ -228,7 +236,7 @@ def deliver_once(delivery_id: str, *, deferrals: int = 0) -> None:
             headers={
                 "Content-Type": "application/json",
                 "X-Lead-Router-Action": delivery.action,
-                "X-Lead-Router-Signature": sign(body, subscription.secret),
+                "X-Lead-Router-Signature": sign(body, secret),
                 "X-Lead-Router-Timestamp": rfc3339_now(),
                 "X-Lead-Router-Message-Id": delivery.id.hex,
             },
