@@ -45,6 +45,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
@@ -217,6 +218,8 @@ def bench_api(site: Site) -> dict[str, float]:
         env=env_for_children(
             REALGEEKS_MODE="production",
             SECRET_KEY="bench-only-" + "k" * 50,
+            # The keys this process encrypted the bench subscription with.
+            SUBSCRIPTION_SECRET_KEYS=",".join(settings.SUBSCRIPTION_SECRET_KEYS),
             ALLOWED_HOSTS="127.0.0.1",
             SECURE_SSL_REDIRECT="false",
             WEBHOOK_ALLOW_PRIVATE_NETWORKS="true",

@@ -27,6 +27,7 @@ from django.utils import timezone
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, decrypt_secret
 from subscriptions.models import Subscription
 from subscriptions.url_policy import UnsafeURL, private_networks_allowed, resolve_public_addresses
 
@@ -259,6 +260,15 @@ async def deliver_once(
                 error="Subscription deleted or deactivated",
             )
             return
+        try:
+            secret = decrypt_secret(subscription.secret_encrypted, subscription_id=subscription.pk)
+        except SecretUnreadable:
+            # Its key left SUBSCRIPTION_SECRET_KEYS too early: nothing to sign with. Failed
+            # with the reason, for an admin to redeliver once the key or a new secret is in.
+            await _finish(
+                connection, delivery.id, DeliveryState.FAILED, error=UNREADABLE_DELIVERY_ERROR
+            )
+            return
 
     body = delivery.body
     started = time.monotonic()
@@ -281,7 +291,7 @@ async def deliver_once(
             headers={
                 "Content-Type": "application/json",
                 "X-Lead-Router-Action": delivery.action,
-                "X-Lead-Router-Signature": sign(body, subscription.secret),
+                "X-Lead-Router-Signature": sign(body, secret),
                 "X-Lead-Router-Timestamp": rfc3339_now(),
                 "X-Lead-Router-Message-Id": delivery.id.hex,
             },

@@ -11,11 +11,12 @@ from .models import Delivery, LeadEvent
 
 @dataclass(frozen=True)
 class Target:
-    """Where a delivery goes, read at send time."""
+    """Where a delivery goes, read at send time. The secret is still encrypted: the
+    sender decrypts it (subscriptions.crypto.decrypt_secret)."""
 
     pk: int
     url: str
-    secret: str
+    secret_encrypted: str
     active: bool
 
 
@@ -34,7 +35,7 @@ class DeliveryAttempt:
 
 
 _DELIVERY_ATTEMPT_SQL = f"""
-    SELECT d.id, d.action, d.state, d.attempts, e.body, s.id, s.url, s.secret, s.active
+    SELECT d.id, d.action, d.state, d.attempts, e.body, s.id, s.url, s.secret_encrypted, s.active
     FROM {Delivery._meta.db_table} d
     JOIN {LeadEvent._meta.db_table} e ON e.id = d.event_id
     LEFT JOIN {Subscription._meta.db_table} s ON s.id = d.subscription_id
@@ -51,6 +52,6 @@ async def delivery_attempt(
     row = await cursor.fetchone()
     if row is None:
         return None
-    id_, action, state, attempts, body, sub_id, url, secret, active = row
-    target = Target(sub_id, url, secret, active) if sub_id is not None else None
+    id_, action, state, attempts, body, sub_id, url, secret_encrypted, active = row
+    target = Target(sub_id, url, secret_encrypted, active) if sub_id is not None else None
     return DeliveryAttempt(id_, action, state, attempts, bytes(body), target)

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from oauth_provider.openapi_paths import CLIENT_BASIC_SCHEME, TOKEN_ENDPOINT
 from oauth_provider.pkce import pkce_required
+from subscriptions.crypto import check_keys as check_subscription_secret_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -183,6 +184,16 @@ SPECTACULAR_SETTINGS = {
     "APPEND_PATHS": TOKEN_ENDPOINT,
     "APPEND_COMPONENTS": CLIENT_BASIC_SCHEME,
 }
+
+# Subscription secrets are stored encrypted (subscriptions/crypto.py): comma-separated
+# Fernet keys, the first encrypts, all decrypt. Local mode has a fixed, public key
+# (base64 of "local-only-insecure-subscription"); production must be given its own.
+SUBSCRIPTION_SECRET_KEYS = env.list(
+    "SUBSCRIPTION_SECRET_KEYS",
+    cast=str.strip,
+    default=["bG9jYWwtb25seS1pbnNlY3VyZS1zdWJzY3JpcHRpb24="] if LOCAL_MODE else [],
+)
+check_subscription_secret_keys(SUBSCRIPTION_SECRET_KEYS)
 
 # Webhook URLs on private networks are refused outside local mode, unless this
 # deployment's partners really are on a private network.

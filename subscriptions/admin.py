@@ -4,17 +4,42 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Subscription
+from .services import MAX_SECRET_LENGTH
 from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
 
 
 class SubscriptionForm(forms.ModelForm):
-    """The same URL rules as the API, so staff cannot point deliveries at our network."""
+    """The same URL rules as the API, so staff cannot point deliveries at our network.
+
+    The secret is write-only here: never shown, stored encrypted, kept when left blank.
+    """
 
     url = forms.URLField(max_length=MAX_URL_LENGTH, assume_scheme="https")
+    secret = forms.CharField(
+        max_length=MAX_SECRET_LENGTH,
+        strip=False,
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown. Leave blank to keep the current secret.",
+    )
 
     class Meta:
         model = Subscription
         fields = ["site", "application", "url", "secret", "active"]
+
+    def clean_secret(self) -> str:
+        secret: str = self.cleaned_data["secret"]
+        if secret and not secret.strip():
+            raise forms.ValidationError("This field cannot be blank.")  # as the API says
+        if not secret and self.instance.pk is None:
+            raise forms.ValidationError("This field is required.")
+        return secret
+
+    def save(self, commit: bool = True) -> Subscription:
+        if self.cleaned_data["secret"]:
+            self.instance.secret = self.cleaned_data["secret"]
+        subscription: Subscription = super().save(commit=commit)
+        return subscription
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]

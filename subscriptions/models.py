@@ -3,6 +3,8 @@ from django.db import models
 from oauth_provider.models import Application
 from sites.models import Site
 
+from .crypto import decrypt_secret, encrypt_secret
+
 
 class Subscription(models.Model):
     """Where a partner application wants a site's lead events delivered, and the signing secret."""
@@ -12,7 +14,8 @@ class Subscription(models.Model):
         Application, on_delete=models.CASCADE, related_name="subscriptions"
     )
     url = models.URLField(max_length=2048)
-    secret = models.CharField(max_length=255)
+    # A Fernet token of the signing secret (subscriptions/crypto.py), never the plaintext.
+    secret_encrypted = models.TextField()
     active = models.BooleanField(default=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -26,3 +29,13 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site} → {self.url}"
+
+    @property
+    def secret(self) -> str:
+        """The plaintext signing secret, decrypted on each read; SecretUnreadable (a JSON
+        500 in the API) when no configured key decrypts it."""
+        return decrypt_secret(self.secret_encrypted, subscription_id=self.pk)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = encrypt_secret(value)

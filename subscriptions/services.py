@@ -1,3 +1,4 @@
+import dataclasses
 from typing import Any
 
 from django.db import transaction
@@ -7,6 +8,7 @@ from oauth_provider.models import Application
 from realgeeks.errors import DomainError
 from sites.models import Site
 
+from .crypto import SecretUnreadable, encrypt_secret, reencrypted_secret
 from .models import Subscription
 from .url_policy import UnsafeURL, check_webhook_url, has_lone_surrogate
 
@@ -51,14 +53,15 @@ def subscription_put(
     """Create the subscription, or replace its URL and secret in place.
 
     One `INSERT ... ON CONFLICT DO UPDATE`, so concurrent PUTs never collide on the
-    unique constraint; the row keeps its identity, so pending deliveries follow it.
+    unique constraint; the row keeps its identity, so pending deliveries follow it. Only
+    the encrypted secret is written.
     """
     now = timezone.now()
     subscription = Subscription(
         site=site,
         application=application,
         url=url,
-        secret=secret,
+        secret_encrypted=encrypt_secret(secret),
         active=True,
         created=now,
         updated=now,
@@ -67,7 +70,7 @@ def subscription_put(
         [subscription],
         update_conflicts=True,
         unique_fields=["site", "application"],
-        update_fields=["url", "secret", "active", "updated"],
+        update_fields=["url", "secret_encrypted", "active", "updated"],
     )
     return subscription
 
@@ -84,3 +87,43 @@ def subscription_delete(*, site: Site, application: Application) -> None:
         subscription_id=subscription.pk, reason="Subscription deleted before delivery"
     )
     subscription.delete()
+
+
+@dataclasses.dataclass
+class SecretRotation:
+    """What one batch of `subscription_secrets_rotate` did."""
+
+    last_pk: int | None = None  # None: no rows after `after_pk`, the rotation is done
+    rotated: int = 0
+    current: int = 0
+    unreadable: list[int] = dataclasses.field(default_factory=list)
+
+
+@transaction.atomic
+def subscription_secrets_rotate(*, after_pk: int, batch_size: int) -> SecretRotation:
+    """Re-encrypt, with the first of SUBSCRIPTION_SECRET_KEYS, the secrets of the next
+    `batch_size` subscriptions by id after `after_pk`; those already on it are left alone.
+
+    The batch's rows are locked, so a concurrent PUT waits instead of having its new
+    secret overwritten by the re-encrypted old one.
+    """
+    rows = list(
+        Subscription.objects.select_for_update()
+        .filter(pk__gt=after_pk)
+        .order_by("pk")
+        .values_list("pk", "secret_encrypted")[:batch_size]
+    )
+    result = SecretRotation(last_pk=rows[-1][0] if rows else None)
+    changed = []
+    for pk, token in rows:
+        try:
+            rotated = reencrypted_secret(token)
+        except SecretUnreadable:
+            result.unreadable.append(pk)
+            continue
+        if rotated is None:
+            result.current += 1
+        else:
+            changed.append(Subscription(pk=pk, secret_encrypted=rotated))
+    result.rotated = Subscription.objects.bulk_update(changed, ["secret_encrypted"])
+    return result

@@ -14,6 +14,7 @@ from realgeeks.negotiation import JsonOnlyNegotiation
 from sites.models import Site
 
 from . import selectors, services
+from .crypto import SecretUnreadable
 from .serializers import ErrorSerializer, FieldErrorsSerializer, SubscriptionSerializer
 
 
@@ -84,7 +85,17 @@ class SubscriptionView(APIView):
                 "Several subscriptions for this site. Cannot happen: the database allows one.",
                 "Multiple subscriptions found",
             ),
-            500: SERVER_ERROR,
+            500: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "Unknown server error, or the stored secret cannot be decrypted (PUT the "
+                    "subscription again to replace it)."
+                ),
+                examples=[
+                    OpenApiExample("Unknown", value={"error": "Internal server error"}),
+                    OpenApiExample("Secret unavailable", value=SecretUnreadable().as_body()),
+                ],
+            ),
         },
     )
     def get(self, request: Request, site_uuid: str) -> Response:
@@ -92,6 +103,7 @@ class SubscriptionView(APIView):
         subscription = selectors.subscription_for(site=site, application=request.auth.application)
         if subscription is None:
             raise DomainError("Subscription not found", status=404)
+        # Decrypts the secret: SecretUnreadable (a JSON 500) when no key opens it.
         return Response(SubscriptionSerializer(subscription).data)
 
     @extend_schema(

@@ -7,20 +7,26 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Never inherited from the environment the tests run in.
+PRODUCTION_SETTINGS = {
+    "REALGEEKS_MODE",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "SUBSCRIPTION_SECRET_KEYS",
+}
 
 
 def production_env(**overrides: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"REALGEEKS_MODE", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS"}
-    }
+    env = {key: value for key, value in os.environ.items() if key not in PRODUCTION_SETTINGS}
     env.update(
         REALGEEKS_MODE="production",
         SECRET_KEY=secrets.token_urlsafe(45),  # 60 characters
         ALLOWED_HOSTS="rg.example.com",
+        SUBSCRIPTION_SECRET_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL=os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/realgeeks"),
     )
     env.update(overrides)

@@ -7,8 +7,11 @@ import hmac
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from io import StringIO
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from psycopg_pool import AsyncConnectionPool
 
 import leads.delivery
@@ -114,6 +117,47 @@ def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
     assert checked == [("partner.example", receiver.port)]
     [request] = receiver.requests("/hook")
     assert request.headers["host"] == f"partner.example:{receiver.port}"
+
+
+# ---------------------------------------------------------------------------
+# the secret, stored encrypted (subscriptions/crypto.py)
+
+
+def test_after_a_key_rotation_deliveries_are_signed_with_the_same_secret(
+    receiver, site, application, settings
+):
+    old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.SUBSCRIPTION_SECRET_KEYS = [old_key]
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+    settings.SUBSCRIPTION_SECRET_KEYS = [new_key, old_key]
+    call_command("rotate_subscription_secrets", stdout=StringIO())
+    settings.SUBSCRIPTION_SECRET_KEYS = [new_key]
+
+    deliver_now(delivery)
+
+    [request] = receiver.requests("/hook")
+    assert request.headers["x-lead-router-signature"] == (
+        hmac.new(SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    )
+
+
+def test_a_secret_no_key_decrypts_fails_the_delivery_with_the_reason_unsent(
+    receiver, site, application, settings
+):
+    settings.SUBSCRIPTION_SECRET_KEYS = [Fernet.generate_key().decode()]
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+    settings.SUBSCRIPTION_SECRET_KEYS = [Fernet.generate_key().decode()]  # removed too early
+
+    deliver_now(delivery)  # no exception: the job ends
+
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED
+    assert delivery.last_error == (
+        "Subscription secret cannot be decrypted with SUBSCRIPTION_SECRET_KEYS "
+        "(its key was removed); not sent"
+    )
+    assert (delivery.attempts, delivery.finished is not None) == (0, True)
+    assert receiver.requests() == []
 
 
 # ---------------------------------------------------------------------------

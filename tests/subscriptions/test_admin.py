@@ -1,4 +1,4 @@
-"""The Subscription admin: who is subscribed where, searchable, secrets kept off lists."""
+"""The Subscription admin: who is subscribed where, searchable, secrets never shown."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -155,6 +155,69 @@ def test_change_form_edits_url_secret_and_state(staff, subscriptions):
         "rotated",
         False,
     )
+
+
+def test_change_form_never_shows_the_secret(staff, subscriptions):
+    aloha, _ = subscriptions
+
+    page = staff.get(f"{CHANGELIST}{aloha.pk}/change/").content.decode()
+
+    assert ALOHA_SECRET not in page
+    assert aloha.secret_encrypted not in page
+    assert 'type="password"' in page
+
+
+def test_change_form_keeps_the_secret_when_left_blank(staff, subscriptions):
+    aloha, _ = subscriptions
+
+    response = staff.post(
+        f"{CHANGELIST}{aloha.pk}/change/",
+        {
+            "site": aloha.site_id,
+            "application": aloha.application_id,
+            "url": "https://hooks.piesync.test/aloha-v2",
+            "secret": "",
+            "active": "on",
+        },
+    )
+
+    assert response.status_code == 302
+    aloha.refresh_from_db()
+    assert (aloha.url, aloha.secret) == ("https://hooks.piesync.test/aloha-v2", ALOHA_SECRET)
+
+
+def test_add_form_requires_a_secret(staff, db):
+    piesync = ApplicationFactory()
+    site = SiteFactory(owner=UserFactory())
+    form = {"site": site.pk, "application": piesync.pk, "url": "https://hooks.piesync.test/new"}
+
+    refused = staff.post(f"{CHANGELIST}add/", {**form, "secret": ""})
+    created = staff.post(f"{CHANGELIST}add/", {**form, "secret": "new-secret"})
+
+    assert refused.status_code == 200  # the form again, with the error
+    assert "This field is required." in refused.content.decode()
+    assert created.status_code == 302
+    assert Subscription.objects.get().secret == "new-secret"
+
+
+def test_change_form_refuses_a_secret_of_spaces(staff, subscriptions):
+    aloha, _ = subscriptions
+
+    response = staff.post(
+        f"{CHANGELIST}{aloha.pk}/change/",
+        {
+            "site": aloha.site_id,
+            "application": aloha.application_id,
+            "url": aloha.url,
+            "secret": "   ",
+            "active": "on",
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with the error
+    assert "This field cannot be blank." in response.content.decode()
+    aloha.refresh_from_db()
+    assert aloha.secret == ALOHA_SECRET
 
 
 def test_change_form_refuses_a_second_subscription_for_the_same_site_and_application(
