@@ -16,6 +16,7 @@ from oauth_provider.authentication import BearerTokenAuthentication, Insufficien
 from oauth_provider.client_authentication import ClientCredentialsAuthentication
 from oauth_provider.models import AccessToken, Application
 from oauth_provider.selectors import connected_site
+from ratelimits.limits import IncomingClientThrottle
 from realgeeks.api import json_body
 from realgeeks.errors import DomainError
 from realgeeks.negotiation import JsonOnlyNegotiation
@@ -81,6 +82,7 @@ class IncomingAPIView(APIView):
     authentication_classes = [ClientCredentialsAuthentication, BearerTokenAuthentication]
     content_negotiation_class = JsonOnlyNegotiation
     permission_classes = [CredentialsRequired]
+    throttle_classes = [IncomingClientThrottle]
     # Not in the PieSync partner schema (/piesync/schema/): this is Real Geeks' existing
     # Incoming Leads API, whose contract is reference §4 and the published client.
     schema = None

@@ -104,6 +104,30 @@ TOKEN_ENDPOINT = {
                     "description": "Client authentication failed.",
                     "content": {"application/json": {"schema": _OAUTH_ERROR}},
                 },
+                "429": {
+                    "description": (
+                        "Too many token requests from this client, or from this address; "
+                        "nothing was issued. Retry after `Retry-After` seconds."
+                    ),
+                    "headers": {
+                        "Retry-After": {
+                            "description": "Seconds to wait before the next request.",
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    },
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"error": {"type": "string"}},
+                                "required": ["error"],
+                            },
+                            "example": {
+                                "error": "Request was throttled. Expected available in 12 seconds."
+                            },
+                        }
+                    },
+                },
             },
         }
     }

@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from oauth2_provider import views as dot_views
 
+from realgeeks.lockout import LoginForm
+
 from . import views
 from .headers import no_framing
 
@@ -34,7 +36,11 @@ account_urlpatterns = [
 login_urlpatterns = [
     path(
         "account/login/",
-        no_framing(auth_views.LoginView.as_view(template_name="oauth_provider/login.html")),
+        no_framing(
+            auth_views.LoginView.as_view(
+                template_name="oauth_provider/login.html", authentication_form=LoginForm
+            )
+        ),
         name="login",
     ),
     path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),

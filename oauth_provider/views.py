@@ -18,6 +18,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
+from ratelimits.limits import token_request_retry_after, too_many_requests
 from realgeeks.errors import DomainError
 from sites.models import Site
 from sites.selectors import sites_owned_by
@@ -203,6 +204,11 @@ class TokenView(dot_views.TokenView):
                 "Only authorization_code and refresh_token are supported.",
                 status=400,
             )
+        # Limits first, outside the transaction (the counters must not stay locked).
+        application = authenticated_client(self.get_oauthlib_core(), request)
+        retry_after = token_request_retry_after(request=request, application=application)
+        if retry_after is not None:
+            return too_many_requests(retry_after)
         with transaction.atomic():
             return with_basic_challenge(self.authorization_flow_token_response(request))
 

@@ -6,6 +6,7 @@ that production refuses: DEBUG, plain-http cookies, and http redirect URIs on ho
 other than loopback.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -13,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from oauth_provider.openapi_paths import CLIENT_BASIC_SCHEME, TOKEN_ENDPOINT
 from oauth_provider.pkce import pkce_required
+from ratelimits.rates import parse_rate
 from subscriptions.crypto import check_keys as check_subscription_secret_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,6 +58,8 @@ INSTALLED_APPS = [
     "subscriptions",
     "procrastinate.contrib.django",
     "leads",
+    "axes",
+    "ratelimits",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the 429 login page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "realgeeks.urls"
@@ -116,6 +122,12 @@ PASSWORD_HASHERS = [
     "oauth_provider.hashers.ClientSecretHasher",
 ]
 
+# django-axes refuses a locked-out login before Django's own backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "oauth_provider:connected-apps"
 LOGOUT_REDIRECT_URL = "login"
@@ -155,6 +167,29 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("TRUST_X_FORWARDED_PROTO", default=not LOCAL_MODE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The client's address (realgeeks.client_ip), for the login lockout and the rate limits:
+# the entry TRUSTED_PROXY_COUNT from the right of CLIENT_IP_HEADER, as the outermost
+# trusted proxy wrote it; REMOTE_ADDR when 0 (local mode: no proxy).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if LOCAL_MODE else 1)
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="X-Forwarded-For")
+
+# Login lockout (django-axes, database handler): LOGIN_FAILURE_LIMIT failed logins for one
+# username from one address lock that pair out for LOGIN_COOLOFF_MINUTES, on the login
+# page and the admin login alike. Attempts while locked out do not extend the lockout, so
+# the time the page names holds; a successful login clears the failures.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
+if AXES_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be positive.")
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# axes' AXES_IPWARE_* settings need django-ipware; one resolver serves axes and the limits.
+AXES_CLIENT_IP_CALLABLE = "realgeeks.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "realgeeks.lockout.lockout_response"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -269,6 +304,19 @@ DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = env.int(
 DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = env.int(
     "DELIVERY_MAX_PENDING_PER_SUBSCRIPTION", default=10000
 )
+# Rate limits (ratelimits/), counted in PostgreSQL: "<requests>/<period>" (s, m, h, d,
+# e.g. "1200/m" or "100/10s"); 0 or empty disables one. Over a limit: 429 + Retry-After.
+RATE_LIMIT_TOKEN_PER_CLIENT = parse_rate(
+    env.str("RATE_LIMIT_TOKEN_PER_CLIENT", default="1200/m"), name="RATE_LIMIT_TOKEN_PER_CLIENT"
+)
+RATE_LIMIT_TOKEN_PER_IP = parse_rate(
+    env.str("RATE_LIMIT_TOKEN_PER_IP", default="1200/m"), name="RATE_LIMIT_TOKEN_PER_IP"
+)
+RATE_LIMIT_INCOMING_API_PER_CLIENT = parse_rate(
+    env.str("RATE_LIMIT_INCOMING_API_PER_CLIENT", default="6000/m"),
+    name="RATE_LIMIT_INCOMING_API_PER_CLIENT",
+)
+
 # The Incoming Leads API answers 413 above this many bytes.
 INCOMING_API_MAX_BODY_BYTES = env.int("INCOMING_API_MAX_BODY_BYTES", default=256 * 1024)
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
@@ -325,5 +373,7 @@ LOGGING = {
         # procrastinate announces every task and periodic registration at INFO.
         "procrastinate.blueprints": {"level": "WARNING"},
         "procrastinate.periodic": {"level": "WARNING"},
+        # axes announces itself at INFO in every process, management commands included.
+        "axes.apps": {"level": "WARNING"},
     },
 }

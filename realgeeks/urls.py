@@ -5,6 +5,10 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from oauth_provider import urls as oauth_urls
 
 from .health import healthz, readyz
+from .lockout import AdminLoginForm
+
+# The admin login says so when django-axes locked the account out (realgeeks.lockout).
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", include((oauth_urls.oauth2_provider_urlpatterns, "oauth2_provider"))),

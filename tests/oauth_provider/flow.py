@@ -32,8 +32,10 @@ def authorize_url(application: Application, **overrides: str) -> str:
 
 
 def logged_in_client(user) -> Client:
+    """A browser that logged in through the login form, as a person does."""
     client = Client()
-    assert client.login(username=user.username, password=PASSWORD)
+    response = client.post(LOGIN, {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302, response.content
     return client
 
 

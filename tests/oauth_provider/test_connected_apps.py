@@ -14,10 +14,10 @@ from tests.oauth_provider.flow import (
     LOGIN,
     approve,
     exchange_code,
-    logged_in_client,
     page_text,
     query_of,
     refresh,
+    signed_in,
     tags,
 )
 
@@ -38,7 +38,7 @@ def disconnect_url(connection: Connection) -> str:
 
 @pytest.fixture
 def browser(user) -> Client:
-    return logged_in_client(user)
+    return signed_in(user)
 
 
 def test_anonymous_user_is_sent_to_login(db):
@@ -91,7 +91,7 @@ def test_lists_each_connected_site(browser, user, application):
 def test_does_not_list_other_users_connections(browser, site, application):
     stranger = UserFactory()
     stranger_site = SiteFactory(owner=stranger)
-    connect(logged_in_client(stranger), application, stranger_site)
+    connect(signed_in(stranger), application, stranger_site)
 
     response = browser.get(CONNECTED_APPS)
 
@@ -205,7 +205,7 @@ def test_disconnect_leaves_other_applications_on_the_site(browser, site, applica
 def test_another_user_cannot_disconnect_my_connection(browser, site, application):
     tokens = connect(browser, application, site)
     connection = Connection.objects.get()
-    stranger = logged_in_client(UserFactory())
+    stranger = signed_in(UserFactory())
 
     stranger.post(disconnect_url(connection))
 
@@ -216,7 +216,7 @@ def test_another_user_cannot_disconnect_my_connection(browser, site, application
 
 def test_another_user_sees_nothing_to_disconnect(browser, site, application):
     connect(browser, application, site)
-    stranger = logged_in_client(UserFactory())
+    stranger = signed_in(UserFactory())
 
     response = stranger.post(disconnect_url(Connection.objects.get()), follow=True)
 
@@ -237,7 +237,7 @@ def test_anonymous_disconnect_is_sent_to_login_and_changes_nothing(browser, site
 
 
 def test_disconnect_without_csrf_token_is_refused(user, site, application):
-    connect(logged_in_client(user), application, site)
+    connect(signed_in(user), application, site)
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(user)
 
@@ -282,7 +282,7 @@ def test_disconnect_deletes_the_applications_subscription_for_the_site(user, sit
     subscription_put(
         site=site, application=application, url="https://hooks.example.com/x", secret="s"
     )
-    browser = logged_in_client(user)
+    browser = signed_in(user)
 
     response = browser.post(f"/account/connected-apps/{connection.pk}/disconnect/")
 

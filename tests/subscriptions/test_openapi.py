@@ -250,3 +250,12 @@ def test_docs_page_static_assets_are_served(docs):
         response = client.get(url)
         assert response.status_code == 200, url
         assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_token_endpoint_documents_its_rate_limit(schema):
+    too_many = schema["paths"][TOKEN]["post"]["responses"]["429"]
+
+    assert too_many["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    assert resolve(schema, too_many["content"]["application/json"]["schema"])["required"] == [
+        "error"
+    ]
