@@ -1,5 +1,6 @@
 """procrastinate tasks: webhook delivery, and recovery of jobs whose worker died."""
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -23,6 +24,11 @@ class DeliveryRetryStrategy(BaseRetryStrategy):
     Retry-After). The job keeps its lock, so later events for the lead wait behind it."""
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, asyncio.CancelledError):
+            # The worker stopped (SIGTERM) before the partner answered, past
+            # WORKER_SHUTDOWN_TIMEOUT: the delivery is still pending, so its job goes back
+            # to the queue for the next worker rather than ending `aborted`.
+            return RetryDecision(retry_in={"seconds": 1})
         if isinstance(exception, RetryDelivery):
             # Not int(): that would drop up to a second, and with it the jitter.
             return RetryDecision(retry_in={"seconds": exception.delay})

@@ -41,17 +41,14 @@ def worker_pool(**kwargs: Any) -> AsyncConnectionPool:
 
 
 def worker_connector() -> PsycopgConnector:
-    """The worker's own pool, sized for its concurrency.
-
-    procrastinate's default pool holds 4 connections, shared by the LISTEN connection,
-    the heartbeat, the job-fetch loop and every job that finishes: with 10 jobs at once
-    they queue for a connection, and one worker stalls near 80 deliveries/s.
-    """
-    concurrency = settings.PROCRASTINATE_WORKER_DEFAULTS["concurrency"]
+    """The worker's own pool, larger than procrastinate's default of 4 connections:
+    those are shared by the LISTEN connection, the heartbeat, the job-fetch loop, every
+    job's queries and every finished job, and one worker stalled near 80 deliveries/s
+    waiting for them."""
     return PsycopgConnector(
         kwargs=connector_params(),
         min_size=4,
-        max_size=concurrency + 4,
+        max_size=settings.WORKER_DATABASE_POOL_MAX_SIZE,
         pool_factory=worker_pool,
     )
 

@@ -335,8 +335,13 @@ DELIVERY_RECOVERY_CRON = env.str("DELIVERY_RECOVERY_CRON", default="* * * * *")
 READYZ_WORKER_HEARTBEAT_MAX_AGE = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE", default=60)
 
 PROCRASTINATE_ON_APP_READY = "leads.worker_app.on_app_ready"
+# Connections of one worker process: jobs hold one only for a query at a time.
+WORKER_DATABASE_POOL_MAX_SIZE = env.int("WORKER_DATABASE_POOL_MAX_SIZE", default=20)
 PROCRASTINATE_WORKER_DEFAULTS = {
-    "concurrency": env.int("WORKER_CONCURRENCY", default=10),
+    # Deliveries wait on partners, not on the CPU (they run on the event loop): 30 at
+    # once lets six partners hang on their DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION slots
+    # before the others share what is left.
+    "concurrency": env.int("WORKER_CONCURRENCY", default=30),
     # A job waiting behind a finished job with the same lock is not woken by NOTIFY;
     # a short poll picks it up.
     "fetch_job_polling_interval": env.float("WORKER_POLLING_INTERVAL", default=0.5),

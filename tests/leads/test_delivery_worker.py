@@ -531,6 +531,31 @@ def test_a_delivery_in_flight_when_its_worker_is_killed_is_delivered_after_recov
     assert recovered_in < 120
 
 
+def test_a_delivery_cut_by_a_graceful_stop_is_sent_again_not_lost(
+    receiver, site, application, own_workers
+):
+    """SIGTERM while a partner is slow to answer: past WORKER_SHUTDOWN_TIMEOUT the worker
+    aborts the request, and the job goes back to the queue for the next worker."""
+    stopping = own_workers.start(WORKER_SHUTDOWN_TIMEOUT="1")
+    subscription = subscribe(site, application, receiver.url("/hook"))
+    hold = receiver.hold()
+    receiver.script("/hook", Reply(hold=hold), Reply(200))
+    lead = create_lead(site, first_name="Jack")
+    [cut] = receiver.wait_for(1, "/hook")
+
+    stopping.stop()
+    hold.set()
+    assert not stopping.alive()
+    own_workers.start()
+    delivery = wait_final(delivery_for(lead, subscription))
+
+    assert delivery.state == DeliveryState.DELIVERED
+    cut_again, delivered = receiver.requests("/hook")
+    assert cut_again is cut
+    assert delivered.body == cut.body
+    assert delivered.headers["x-lead-router-message-id"] == delivery.id.hex
+
+
 def test_a_redelivered_failure_gets_the_whole_retry_schedule_again(
     subscription, receiver, site, workers
 ):
