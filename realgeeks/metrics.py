@@ -124,18 +124,18 @@ def count_deliveries_on_commit(outcome: str, count: int) -> None:
 
 UNMATCHED_ROUTE = "unmatched"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-_children: dict[tuple[str, str, int], Any] = {}
+_children: dict[tuple[str, str, int], Histogram] = {}
 
 
 def observe_request(request: HttpRequest, status: int, seconds: float) -> None:
     # The URL pattern's name, never the path: a label value per UUID would be unbounded.
     match = request.resolver_match
     route = match.view_name if match is not None else UNMATCHED_ROUTE
-    method = request.method if request.method in _METHODS else "other"
+    method = request.method if request.method in _METHODS else None
     key = (route, method or "other", status)
     child = _children.get(key)
     if child is None:
-        child = _children[key] = REQUEST_LATENCY.labels(route, key[1], str(status))
+        child = _children[key] = REQUEST_LATENCY.labels(*key)
     child.observe(seconds)
 
 
