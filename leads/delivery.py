@@ -27,6 +27,7 @@ from django.utils import timezone
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from realgeeks import metrics
 from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, decrypt_secret
 from subscriptions.models import Subscription
 from subscriptions.url_policy import UnsafeURL, private_networks_allowed, resolve_public_addresses
@@ -283,6 +284,7 @@ async def deliver_once(
                     next_attempt_at=timezone.now() + timedelta(seconds=delay),
                 )
             if still_pending:
+                metrics.count_deliveries(metrics.DEFERRED)
                 raise PartnerBusy(delay)
             return
         answer = await post(
@@ -297,6 +299,8 @@ async def deliver_once(
             },
         )
     elapsed_ms = (time.monotonic() - started) * 1000
+    # Commit to answer, for the metrics; a timeout or connection error is no answer.
+    latency = time.time() - delivery.created.timestamp() if answer.status_code is not None else None
     attempts = delivery.attempts + 1
     attempt = {
         "attempts": attempts,
@@ -313,7 +317,7 @@ async def deliver_once(
     )
 
     async with database.connection() as connection:
-        await _record_answer(connection, delivery.id, subscription.pk, answer, attempt)
+        await _record_answer(connection, delivery.id, subscription.pk, answer, attempt, latency)
 
 
 async def _record_answer(
@@ -322,12 +326,17 @@ async def _record_answer(
     subscription_id: int,
     answer: Answer,
     attempt: dict[str, Any],
+    latency: float | None,
 ) -> None:
     code = answer.status_code
     if code is not None and 200 <= code < 300:
-        await _finish(connection, delivery_id, DeliveryState.DELIVERED, error="", **attempt)
+        await _finish(
+            connection, delivery_id, DeliveryState.DELIVERED, error="", latency=latency, **attempt
+        )
     elif code == 406:
-        await _finish(connection, delivery_id, DeliveryState.IGNORED, error="", **attempt)
+        await _finish(
+            connection, delivery_id, DeliveryState.IGNORED, error="", latency=latency, **attempt
+        )
     elif code == 410:
         async with connection.transaction():
             await connection.execute(
@@ -338,6 +347,7 @@ async def _record_answer(
                 delivery_id,
                 DeliveryState.FAILED,
                 error="410 Gone: subscription deactivated",
+                latency=latency,
                 **attempt,
             )
     elif is_retryable(answer):
@@ -348,6 +358,7 @@ async def _record_answer(
                 delivery_id,
                 DeliveryState.FAILED,
                 error=f"{answer.error}; retries exhausted",
+                latency=latency,
                 **attempt,
             )
             return
@@ -360,9 +371,17 @@ async def _record_answer(
             **attempt,
         )
         if still_pending:  # not cancelled meanwhile
+            metrics.count_deliveries(metrics.RETRIED)
             raise RetryDelivery(delay)
     else:
-        await _finish(connection, delivery_id, DeliveryState.FAILED, error=answer.error, **attempt)
+        await _finish(
+            connection,
+            delivery_id,
+            DeliveryState.FAILED,
+            error=answer.error,
+            latency=latency,
+            **attempt,
+        )
 
 
 async def _finish(
@@ -371,11 +390,13 @@ async def _finish(
     state: DeliveryState,
     *,
     error: str,
+    latency: float | None = None,
     **attempt: Any,
 ) -> None:
     """The final state, unless the delivery stopped being pending meanwhile (cancelled by
     a subscription DELETE while its request was in flight): then only the attempt is
-    recorded, and the cancellation and its reason stay."""
+    recorded, and the cancellation and its reason stay. `latency`: seconds from commit to
+    the answer, for the metrics."""
     finished = await _record(
         connection,
         delivery_id,
@@ -386,7 +407,9 @@ async def _finish(
         last_error=error,
         **attempt,
     )
-    if not finished and attempt:
+    if finished:
+        metrics.count_deliveries(state, latency=latency)
+    elif attempt:
         await _record(connection, delivery_id, pending_only=False, **attempt)
 
 

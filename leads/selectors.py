@@ -1,12 +1,14 @@
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.db.models import Count, Min
 from psycopg import AsyncConnection
 
 from subscriptions.models import Subscription
 
-from .models import Delivery, LeadEvent
+from .models import Delivery, DeliveryState, LeadEvent
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class DeliveryAttempt:
     attempts: int
     body: bytes
     subscription: Target | None
+    created: datetime  # written in the lead's transaction: its commit time, near enough
 
     @property
     def pk(self) -> uuid.UUID:
@@ -35,7 +38,8 @@ class DeliveryAttempt:
 
 
 _DELIVERY_ATTEMPT_SQL = f"""
-    SELECT d.id, d.action, d.state, d.attempts, e.body, s.id, s.url, s.secret_encrypted, s.active
+    SELECT d.id, d.action, d.state, d.attempts, e.body, s.id, s.url, s.secret_encrypted, s.active,
+        d.created
     FROM {Delivery._meta.db_table} d
     JOIN {LeadEvent._meta.db_table} e ON e.id = d.event_id
     LEFT JOIN {Subscription._meta.db_table} s ON s.id = d.subscription_id
@@ -52,6 +56,20 @@ async def delivery_attempt(
     row = await cursor.fetchone()
     if row is None:
         return None
-    id_, action, state, attempts, body, sub_id, url, secret_encrypted, active = row
+    id_, action, state, attempts, body, sub_id, url, secret_encrypted, active, created = row
     target = Target(sub_id, url, secret_encrypted, active) if sub_id is not None else None
-    return DeliveryAttempt(id_, action, state, attempts, bytes(body), target)
+    return DeliveryAttempt(id_, action, state, attempts, bytes(body), target, created)
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    pending: int
+    oldest_created: datetime | None
+
+
+def delivery_queue_stats() -> QueueStats:
+    """Pending deliveries and when the oldest was made, in one query (per metrics scrape)."""
+    row = Delivery.objects.filter(state=DeliveryState.PENDING).aggregate(
+        pending=Count("pk"), oldest=Min("created")
+    )
+    return QueueStats(pending=row["pending"], oldest_created=row["oldest"])

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from realgeeks import metrics
 from realgeeks.errors import DomainError
 from realgeeks.request_id import current_request_id
 from sites.models import Site
@@ -136,6 +137,9 @@ def _event_record(
     for delivery in deliveries:
         if delivery.state == DeliveryState.PENDING:
             _defer_delivery(delivery)
+    metrics.count_deliveries_on_commit(
+        DeliveryState.FAILED, sum(d.state == DeliveryState.FAILED for d in deliveries)
+    )
     return event
 
 
@@ -177,9 +181,11 @@ def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
 @transaction.atomic
 def deliveries_cancel_pending(*, subscription_id: int, reason: str) -> int:
     now = timezone.now()
-    return Delivery.objects.filter(
+    cancelled = Delivery.objects.filter(
         subscription_id=subscription_id, state=DeliveryState.PENDING
     ).update(state=DeliveryState.CANCELLED, last_error=reason, finished=now, updated=now)
+    metrics.count_deliveries_on_commit(DeliveryState.CANCELLED, cancelled)
+    return cancelled
 
 
 @transaction.atomic

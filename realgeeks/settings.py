@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "realgeeks.metrics.RequestMetricsMiddleware",
     "realgeeks.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "realgeeks.middleware.JsonErrorsMiddleware",
@@ -333,6 +334,14 @@ DELIVERY_RECOVERY_CRON = env.str("DELIVERY_RECOVERY_CRON", default="* * * * *")
 
 # /readyz reports 503 when no worker has sent a heartbeat for this long (seconds).
 READYZ_WORKER_HEARTBEAT_MAX_AGE = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE", default=60)
+
+# Prometheus /metrics (realgeeks/metrics.py). With METRICS_TOKEN set, a scrape must send
+# `Authorization: Bearer <token>`. Without one, metrics are open in local mode and off
+# (/metrics answers 404) in production, which never serves them unauthenticated.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=LOCAL_MODE or bool(METRICS_TOKEN))
+if METRICS_ENABLED and not METRICS_TOKEN and not LOCAL_MODE:
+    raise ImproperlyConfigured("METRICS_ENABLED in production needs METRICS_TOKEN.")
 
 PROCRASTINATE_ON_APP_READY = "leads.worker_app.on_app_ready"
 # Connections of one worker process: jobs hold one only for a query at a time.

@@ -6,6 +6,7 @@ from oauth_provider import urls as oauth_urls
 
 from .health import healthz, readyz
 from .lockout import AdminLoginForm
+from .metrics import metrics_view
 
 # The admin login says so when django-axes locked the account out (realgeeks.lockout).
 admin.site.login_form = AdminLoginForm
@@ -21,4 +22,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
