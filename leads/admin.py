@@ -1,8 +1,9 @@
 import uuid
+from typing import Any, ClassVar
 
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.forms import BaseFormSet, ModelForm
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -20,8 +21,8 @@ class UUIDSearchMixin:
     uuid_search_fields: tuple[str, ...] = ()
 
     def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
         found, may_have_duplicates = super().get_search_results(  # type: ignore[misc]
             request, queryset, search_term
         )
@@ -35,14 +36,14 @@ class UUIDSearchMixin:
         return found | queryset.filter(by_uuid), may_have_duplicates
 
 
-class ActivityInline(admin.TabularInline):
+class ActivityInline(admin.TabularInline):  # type: ignore[type-arg]  # generic only in the stubs
     model = Activity
     extra = 0
     fields = ["type", "source", "description", "property", "created"]
 
 
 @admin.register(Lead)
-class LeadAdmin(UUIDSearchMixin, admin.ModelAdmin):
+class LeadAdmin(UUIDSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     """Saves go through the lead services, so an admin edit is an event like any other."""
 
     list_display = ["__str__", "email", "site", "role", "source", "created", "updated"]
@@ -81,12 +82,18 @@ class LeadAdmin(UUIDSearchMixin, admin.ModelAdmin):
         # A lead never moves to another site.
         return [*self.readonly_fields, "site"] if obj else self.readonly_fields
 
-    def save_model(self, request: HttpRequest, obj: Lead, form: ModelForm, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Lead, form: "ModelForm[Lead]", change: bool
+    ) -> None:
         """Deferred to save_related: the lead is saved there through the services, together
         with the activities added inline in the same form, so the event's body has them."""
 
     def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: list[BaseFormSet], change: bool
+        self,
+        request: HttpRequest,
+        form: "ModelForm[Lead]",
+        formsets: "list[BaseInlineFormSet[Any, Lead, Any]]",
+        change: bool,
     ) -> None:
         lead: Lead = form.instance
         added: list[services.ActivityData] = []
@@ -131,7 +138,7 @@ class LeadAdmin(UUIDSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
+class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     """The delivery log: why a partner is (not) receiving, at a glance."""
 
     list_display = [
@@ -151,7 +158,7 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
     uuid_search_fields = ("id", "lead_id", "event_id")
     date_hierarchy = "created"
     actions = ["redeliver"]
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "id",
         "event",
         "action",
@@ -167,7 +174,7 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):
         "updated",
         "finished",
         "body",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

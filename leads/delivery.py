@@ -225,7 +225,7 @@ def is_retryable(answer: Answer) -> bool:
 
 def retry_delay(attempt: int, retry_after: timedelta | None) -> float | None:
     """Seconds before the next attempt, or None when the schedule is used up."""
-    schedule = settings.DELIVERY_RETRY_SCHEDULE
+    schedule: list[int] = settings.DELIVERY_RETRY_SCHEDULE
     if attempt > len(schedule):
         return None
     base = schedule[attempt - 1]

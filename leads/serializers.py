@@ -1,7 +1,7 @@
 """Validation of Incoming Leads API bodies (reference §2.1 and §3)."""
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from rest_framework import serializers
 
@@ -13,7 +13,7 @@ from .services import ActivityData
 INBOUND_ROLES = [Role.BUYER, Role.SELLER, Role.BUYER_AND_SELLER, Role.RENTER]
 
 
-class LeadIdField(serializers.Field):
+class LeadIdField(serializers.Field[uuid.UUID, Any, str, Any]):
     """A UUID, with or without dashes (outgoing ids are 32 hex characters)."""
 
     default_error_messages = {"invalid": "Must be a valid UUID."}
@@ -53,9 +53,11 @@ def text(max_length: int, **kwargs: Any) -> serializers.CharField:
     )
 
 
-class ActivitySerializer(serializers.Serializer):
+class ActivitySerializer(serializers.Serializer[Any]):
     type = serializers.CharField(max_length=64)
-    source = serializers.CharField(max_length=255)
+    # Shadows Field.source for the type checker only: DRF's metaclass moves declared
+    # fields off the class.
+    source = serializers.CharField(max_length=255)  # type: ignore[assignment]
     description = serializers.CharField(max_length=10000)
     property = serializers.DictField(required=False, allow_null=True)
     created = serializers.DateTimeField(required=False)
@@ -70,11 +72,11 @@ def activities_of(validated_items: list[dict[str, Any]]) -> list[ActivityData]:
     return [ActivityData(**item) for item in validated_items]
 
 
-class LeadSerializer(serializers.Serializer):
+class LeadSerializer(serializers.Serializer[Any]):
     """A lead as sent to POST .../leads; with `partial=True`, a PATCH."""
 
     id = LeadIdField(required=False)
-    source = serializers.CharField(max_length=255)
+    source = serializers.CharField(max_length=255)  # type: ignore[assignment]  # as above
     source_details = text(10000)
     email = email_field()
     second_email = email_field()
@@ -113,7 +115,10 @@ class PotentialSellerLeadSerializer(LeadSerializer):
     )
 
 
-def validated(serializer: serializers.Serializer) -> serializers.Serializer:
+SerializerT = TypeVar("SerializerT", bound=serializers.BaseSerializer[Any])
+
+
+def validated(serializer: SerializerT) -> SerializerT:
     """The serializer, validated; otherwise a 422 whose `error` names every problem."""
     if not serializer.is_valid():
         fields = flatten_errors(serializer.errors)

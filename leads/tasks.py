@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from procrastinate import BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
@@ -31,7 +32,7 @@ class DeliveryRetryStrategy(BaseRetryStrategy):
             return RetryDecision(retry_in={"seconds": 1})
         if isinstance(exception, RetryDelivery):
             # Not int(): that would drop up to a second, and with it the jitter.
-            return RetryDecision(retry_in={"seconds": exception.delay})
+            return RetryDecision(retry_at=timezone.now() + timedelta(seconds=exception.delay))
         return None
 
 

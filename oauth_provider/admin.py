@@ -47,7 +47,7 @@ class GrantAdmin(dot_admin.GrantAdmin):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     list_display = ["site", "application", "connected_by", "created"]
     list_filter = ["application"]
     list_select_related = ["site", "application", "connected_by"]

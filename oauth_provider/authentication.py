@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .models import AccessToken
+from .models import AccessToken, Application
 from .selectors import access_token_for_bearer
 
 REALM = "Real Geeks"
@@ -51,13 +51,30 @@ class InsufficientScope(exceptions.PermissionDenied):
         self.scope = scope
 
 
+def bearer_token(request: Request) -> AccessToken:
+    """The access token the request authenticated with; 401 without one."""
+    if not isinstance(request.auth, AccessToken):
+        raise exceptions.NotAuthenticated("Missing access token")
+    return request.auth
+
+
+def bearer_application(request: Request) -> Application:
+    """The application the request's access token was issued to.
+
+    Every token we issue has one; DOT's column is nullable for grants we do not serve.
+    """
+    application = bearer_token(request).application
+    if application is None:
+        raise InvalidToken("Invalid or expired access token")
+    return application
+
+
 class TokenHasScope(BasePermission):
     """Requires the view's `required_scope`; a 403 names it (RFC 6750 §3.1 `insufficient_scope`)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        if not isinstance(request.auth, AccessToken):
-            raise exceptions.NotAuthenticated("Missing access token")
+        token = bearer_token(request)
         scope: str = view.required_scope  # type: ignore[attr-defined]
-        if scope not in request.auth.scope.split():
+        if scope not in token.scope.split():
             raise InsufficientScope(scope)
         return True

@@ -1,5 +1,7 @@
+from typing import Any
+
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from oauth2_provider.forms import AllowForm
 
 from sites.models import Site
@@ -16,13 +18,14 @@ class SiteConsentForm(AllowForm):
 
     site = forms.CharField(required=False)
 
-    def __init__(self, *args: object, user: AbstractBaseUser, **kwargs: object) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.chosen_site: Site | None = None
 
-    def clean(self) -> dict[str, object]:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not Application.objects.filter(client_id=cleaned.get("client_id")).exists():
             raise forms.ValidationError("This request is not from a registered application.")
         if cleaned.get("allow"):

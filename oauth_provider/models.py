@@ -41,14 +41,16 @@ class Application(dot_models.AbstractApplication):
         return (self.client_id,)
 
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[ValidationError]] = {}
         try:
             super().clean()
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
         if not settings.LOCAL_MODE and insecure_redirect_uris(self.redirect_uris):
             errors.setdefault("redirect_uris", []).append(
-                "http redirect URIs are allowed only on loopback (127.0.0.1 or ::1); use https."
+                ValidationError(
+                    "http redirect URIs are allowed only on loopback (127.0.0.1 or ::1); use https."
+                )
             )
         if errors:
             raise ValidationError(errors)
@@ -59,7 +61,7 @@ class Application(dot_models.AbstractApplication):
         RFC 8252 §7.3 loopback redirect URIs are http; clean() and redirect_uri_allowed()
         refuse http on any other host outside local mode.
         """
-        schemes = list(super().get_allowed_schemes())
+        schemes = list(super().get_allowed_schemes())  # type: ignore[no-untyped-call]  # DOT's
         return schemes if "http" in schemes else [*schemes, "http"]
 
     def redirect_uri_allowed(self, uri: str) -> bool:

@@ -3,8 +3,6 @@
 
 def pkce_required(client_id: str) -> bool:
     """Mandatory for public clients only (RFC 9700 §2.1.1); S256 is honoured whenever sent."""
-    from oauth2_provider.models import get_application_model
+    from .models import Application
 
-    return (
-        get_application_model().objects.filter(client_id=client_id, client_type="public").exists()
-    )
+    return Application.objects.filter(client_id=client_id, client_type="public").exists()

@@ -1,7 +1,7 @@
 import hashlib
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from sites.models import Site
@@ -26,7 +26,7 @@ def application_for_client_id(*, client_id: str) -> Application | None:
     return Application.objects.filter(client_id=client_id).first()
 
 
-def connections_of_user(*, user: AbstractBaseUser) -> QuerySet[Connection]:
+def connections_of_user(*, user: User) -> QuerySet[Connection]:
     return (
         Connection.objects.filter(site__owner=user)
         .select_related("site", "application")

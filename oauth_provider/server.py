@@ -35,7 +35,7 @@ def validate_code_challenge(request: Request) -> dict[str, Any]:
     return {}
 
 
-class Server(WebApplicationServer):
+class Server(WebApplicationServer):  # type: ignore[misc]  # oauthlib has no type information
     """Authorization code and refresh token grants only (RFC 9700 §2.1.2, §2.4)."""
 
     def __init__(self, request_validator: RequestValidator, **kwargs: Any) -> None:

@@ -1,6 +1,6 @@
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -12,9 +12,7 @@ from .models import AccessToken, Application, Connection, Grant, RefreshToken
 
 
 @transaction.atomic
-def connection_record(
-    *, site: Site, application: Application, user: AbstractBaseUser
-) -> Connection:
+def connection_record(*, site: Site, application: Application, user: User) -> Connection:
     connection, _ = Connection.objects.update_or_create(
         site=site, application=application, defaults={"connected_by": user}
     )
@@ -27,7 +25,7 @@ def token_family_revoke(*, token_family: uuid.UUID | None) -> None:
 
 
 @transaction.atomic
-def connection_disconnect(*, user: AbstractBaseUser, connection_id: int) -> None:
+def connection_disconnect(*, user: User, connection_id: int) -> None:
     """Disconnect an application from one of the user's sites.
 
     Revokes its tokens and unused codes there and deletes its subscription, so the site

@@ -3,7 +3,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect
 from django.utils.decorators import method_decorator
@@ -25,7 +27,7 @@ from sites.selectors import sites_owned_by
 
 from . import selectors, services
 from .forms import SiteConsentForm
-from .models import Application
+from .models import Application, Connection
 
 
 class _ConsentRequired(Exception):
@@ -56,7 +58,7 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
     """
 
     template_name = "oauth_provider/authorize.html"
-    form_class = SiteConsentForm
+    form_class = SiteConsentForm  # type: ignore[assignment]  # takes user=, see get_form_kwargs
     chosen_site: Site | None = None
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -67,7 +69,9 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
             # to approve silently; show that consent instead.
             return self.render_to_response(self.get_context_data(**self.oauth2_data))
 
-    def validate_authorization_request(self, request: HttpRequest) -> tuple[list[str], dict]:
+    def validate_authorization_request(
+        self, request: HttpRequest
+    ) -> tuple[list[str], dict[str, Any]]:
         try:
             return super().validate_authorization_request(request)
         except FatalClientError:
@@ -220,18 +224,25 @@ class RevokeTokenView(dot_views.RevokeTokenView):
         return with_basic_challenge(super().post(request, *args, **kwargs))
 
 
-class ConnectedAppsView(LoginRequiredMixin, ListView):
+class AuthenticatedHttpRequest(HttpRequest):
+    """A request behind LoginRequiredMixin: its user is logged in (for the type checker)."""
+
+    user: User
+
+
+class ConnectedAppsView(LoginRequiredMixin, ListView):  # type: ignore[type-arg]  # generic only in the stubs
     template_name = "oauth_provider/connected_apps.html"
     context_object_name = "connections"
+    request: AuthenticatedHttpRequest
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Connection]:
         return selectors.connections_of_user(user=self.request.user)
 
 
 class DisconnectView(LoginRequiredMixin, View):
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, connection_id: int) -> HttpResponseBase:
+    def post(self, request: AuthenticatedHttpRequest, connection_id: int) -> HttpResponseBase:
         # Already disconnected, or not this user's: nothing to do either way.
         with contextlib.suppress(DomainError):
             services.connection_disconnect(user=request.user, connection_id=connection_id)
@@ -268,7 +279,7 @@ class IntrospectView(OAuthLibMixin, View):
                     "active": True,
                     "scope": token.scope,
                     "client_id": client.client_id,
-                    "username": token.user.get_username(),
+                    "username": token.user.get_username() if token.user else None,
                     "token_type": "Bearer",
                     "exp": int(token.expires.timestamp()),
                     "site_uuid": str(token.site.uuid),

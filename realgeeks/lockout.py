@@ -7,7 +7,7 @@ of "wrong password"; `AxesMiddleware` then hands the rendered page to `lockout_r
 """
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import reduce
 from operator import or_
 
@@ -36,7 +36,8 @@ def lockout_ends(request: HttpRequest) -> datetime:
     last = AccessAttempt.objects.filter(reduce(or_, (Q(**f) for f in filters))).aggregate(
         last=Max("attempt_time")
     )["last"]
-    cool_off: timedelta = get_cool_off(request)
+    cool_off = get_cool_off(request)
+    assert cool_off is not None  # settings.AXES_COOLOFF_TIME is always a timedelta
     return (last or timezone.now()) + cool_off
 
 
@@ -62,7 +63,8 @@ class LockoutMessageMixin:
     def get_invalid_login_error(self) -> ValidationError:
         if self.request is not None and getattr(self.request, "axes_locked_out", False):
             return ValidationError(lockout_message(self.request), code="locked_out")
-        return super().get_invalid_login_error()  # type: ignore[misc]
+        error: ValidationError = super().get_invalid_login_error()  # type: ignore[misc]
+        return error
 
 
 class LoginForm(LockoutMessageMixin, AuthenticationForm):

@@ -1,4 +1,4 @@
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from realgeeks.errors import DomainError
@@ -6,7 +6,7 @@ from realgeeks.errors import DomainError
 from .models import Site
 
 
-def site_create(*, owner: AbstractBaseUser, domain: str, name: str = "") -> Site:
+def site_create(*, owner: User, domain: str, name: str = "") -> Site:
     domain = domain.strip().lower()
     if not domain:
         raise DomainError("A site needs a domain.", status=422)

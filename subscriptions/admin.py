@@ -8,7 +8,7 @@ from .services import MAX_SECRET_LENGTH
 from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
 
 
-class SubscriptionForm(forms.ModelForm):
+class SubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]  # generic only in the stubs
     """The same URL rules as the API, so staff cannot point deliveries at our network.
 
     The secret is write-only here: never shown, stored encrypted, kept when left blank.
@@ -51,7 +51,7 @@ class SubscriptionForm(forms.ModelForm):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     form = SubscriptionForm
     list_display = ["site", "application", "url", "masked_secret", "active", "updated"]
     list_filter = ["active", "application"]

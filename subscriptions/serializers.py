@@ -1,9 +1,13 @@
 """Shapes of the Subscription API, for the OpenAPI schema and responses."""
 
+from typing import Any
+
 from rest_framework import serializers
 
+from .models import Subscription
 
-class SubscriptionSerializer(serializers.Serializer):
+
+class SubscriptionSerializer(serializers.Serializer[Subscription]):
     url = serializers.URLField(
         max_length=2048,
         help_text=(
@@ -16,13 +20,15 @@ class SubscriptionSerializer(serializers.Serializer):
     )
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     error = serializers.CharField()
 
 
-class FieldErrorsSerializer(serializers.Serializer):
+class FieldErrorsSerializer(serializers.Serializer[Any]):
     error = serializers.CharField(help_text='Always "Invalid fields".')
-    fields = serializers.DictField(
+    # Shadows Serializer.fields for the type checker only: DRF's metaclass moves declared
+    # fields off the class.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="For each invalid field, what is wrong with it.",
     )

@@ -6,8 +6,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oauth_provider.authentication import BearerTokenAuthentication, TokenHasScope
-from oauth_provider.models import AccessToken
+from oauth_provider.authentication import (
+    BearerTokenAuthentication,
+    TokenHasScope,
+    bearer_application,
+    bearer_token,
+)
 from realgeeks.api import json_object_body
 from realgeeks.errors import DomainError
 from realgeeks.negotiation import JsonOnlyNegotiation
@@ -47,7 +51,7 @@ SERVER_ERROR = error("Unknown server error.", "Internal server error")
 
 def token_site(request: Request, site_uuid: str) -> Site:
     """The site in the path, which must be the one the token is bound to."""
-    token: AccessToken = request.auth
+    token = bearer_token(request)
     try:
         requested = uuid.UUID(site_uuid)
     except ValueError:
@@ -100,7 +104,9 @@ class SubscriptionView(APIView):
     )
     def get(self, request: Request, site_uuid: str) -> Response:
         site = token_site(request, site_uuid)
-        subscription = selectors.subscription_for(site=site, application=request.auth.application)
+        subscription = selectors.subscription_for(
+            site=site, application=bearer_application(request)
+        )
         if subscription is None:
             raise DomainError("Subscription not found", status=404)
         # Decrypts the secret: SecretUnreadable (a JSON 500) when no key opens it.
@@ -140,7 +146,7 @@ class SubscriptionView(APIView):
         site = token_site(request, site_uuid)
         url, secret = services.validate_subscription_fields(json_object_body(request))
         subscription = services.subscription_put(
-            site=site, application=request.auth.application, url=url, secret=secret
+            site=site, application=bearer_application(request), url=url, secret=secret
         )
         return Response(SubscriptionSerializer(subscription).data)
 
@@ -158,5 +164,5 @@ class SubscriptionView(APIView):
     )
     def delete(self, request: Request, site_uuid: str) -> Response:
         site = token_site(request, site_uuid)
-        services.subscription_delete(site=site, application=request.auth.application)
+        services.subscription_delete(site=site, application=bearer_application(request))
         return Response(status=204)

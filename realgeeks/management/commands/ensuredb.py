@@ -11,13 +11,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         db = settings.DATABASES["default"]
-        params = {
-            "host": db.get("HOST") or None,
-            "port": db.get("PORT") or None,
-            "user": db.get("USER") or None,
-            "password": db.get("PASSWORD") or None,
-        }
-        with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
+        with psycopg.connect(
+            dbname="postgres",
+            autocommit=True,
+            host=db.get("HOST") or None,
+            port=db.get("PORT") or None,
+            user=db.get("USER") or None,
+            password=db.get("PASSWORD") or None,
+        ) as conn:
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
             ).fetchone()
