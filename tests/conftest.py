@@ -5,17 +5,17 @@ from tests.factories import ApplicationFactory, SiteFactory, UserFactory
 
 @pytest.fixture
 def user(db):
-    return UserFactory()
+    return UserFactory.create()
 
 
 @pytest.fixture
 def site(user):
-    return SiteFactory(owner=user)
+    return SiteFactory.create(owner=user)
 
 
 @pytest.fixture
 def application(db):
-    return ApplicationFactory()
+    return ApplicationFactory.create()
 
 
 @pytest.fixture

@@ -1,15 +1,16 @@
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 
 from oauth_provider.models import Application
 from sites.models import Site
+from subscriptions.models import Subscription
 
 PASSWORD = "correct horse battery staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"agent{n}")
@@ -17,7 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
-class SiteFactory(factory.django.DjangoModelFactory):
+class SiteFactory(factory.django.DjangoModelFactory[Site]):
     class Meta:
         model = Site
 
@@ -30,7 +31,7 @@ CLIENT_SECRET = "piesync-client-secret-" + "s" * 40
 REDIRECT_URI = "https://api.piesync.test/v1/realgeeks/callback"
 
 
-class ApplicationFactory(factory.django.DjangoModelFactory):
+class ApplicationFactory(factory.django.DjangoModelFactory[Application]):
     class Meta:
         model = Application
 
@@ -40,6 +41,14 @@ class ApplicationFactory(factory.django.DjangoModelFactory):
     client_type = Application.CLIENT_CONFIDENTIAL
     authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
     redirect_uris = REDIRECT_URI
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory[Subscription]):
+    """Takes the plaintext `secret` (a property of the model): django-stubs refuses a
+    property in `SubscriptionFactory.create()` (typeddjango/django-stubs#1034)."""
+
+    class Meta:
+        model = Subscription
 
 
 def issue_access_token(

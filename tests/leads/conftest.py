@@ -1,5 +1,7 @@
 """Fixtures for delivery tests: a real receiver on 127.0.0.1 and real worker processes."""
 
+from collections.abc import Iterator
+
 import pytest
 
 from tests.leads.worker import Receiver, WorkerProcess, Workers
@@ -33,7 +35,7 @@ def print_logs_if_failed(request, workers: Workers, since: int = 0) -> None:
 
 
 @pytest.fixture
-def worker(request, transactional_db, workers) -> WorkerProcess:
+def worker(request, transactional_db, workers) -> Iterator[WorkerProcess]:
     """A running worker with the default test environment (retry schedule 1,1,1 s).
 
     Data must be committed for it to see it, hence `transactional_db`.
@@ -45,7 +47,7 @@ def worker(request, transactional_db, workers) -> WorkerProcess:
 
 
 @pytest.fixture
-def own_workers(request, transactional_db, workers) -> Workers:
+def own_workers(request, transactional_db, workers) -> Iterator[Workers]:
     """For tests that start their own workers: the shared one is stopped first (so it
     takes none of their jobs), and theirs are ended after."""
     if workers.default is not None:

@@ -10,8 +10,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from leads import services
 from leads.models import CONTACT_FIELDS, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from leads.tasks import deliver
-from subscriptions.models import Subscription
-from tests.factories import UserFactory
+from tests.factories import SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -28,13 +27,13 @@ NO_ACTIVITIES = {
 @pytest.fixture
 def admin_client(db) -> Client:
     client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
     return client
 
 
 @pytest.fixture
 def subscription(site, application):
-    return Subscription.objects.create(
+    return SubscriptionFactory.create(
         site=site, application=application, url="https://api.piesync.test/hook", secret="s3cret"
     )
 

@@ -36,6 +36,7 @@ def basic(client_id: str, secret: str = CLIENT_SECRET) -> str:
 def call(method, path, body=None, authorization=None, content_type=CONTENT_TYPE):
     """One request; `body` is sent as JSON unless it already is bytes or str."""
     extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    data: bytes | str
     if body is None:
         data = b""
     elif isinstance(body, bytes | str):
@@ -310,7 +311,7 @@ def test_patch_of_malformed_lead_id_is_404(site, auth):
 
 
 def test_patch_of_another_sites_lead_is_404(site, auth, application):
-    other_site = SiteFactory(owner=site.owner)
+    other_site = SiteFactory.create(owner=site.owner)
     Connection.objects.create(site=other_site, application=application)
     other_lead = Lead.objects.create(site=other_site, source="Zillow", city="Kona")
 
@@ -344,7 +345,7 @@ def test_malformed_site_uuid_is_404(auth):
 
 
 def test_site_the_client_is_not_connected_to_is_404(site, auth):
-    unconnected = SiteFactory(owner=site.owner)
+    unconnected = SiteFactory.create(owner=site.owner)
 
     response = create(unconnected, LEAD, auth)
 
@@ -354,7 +355,7 @@ def test_site_the_client_is_not_connected_to_is_404(site, auth):
 
 
 def test_site_connected_to_another_client_only_is_404(site, connection):
-    other_application = ApplicationFactory()
+    other_application = ApplicationFactory.create()
 
     response = create(site, LEAD, basic(other_application.client_id))
 
@@ -446,7 +447,7 @@ def test_bearer_token_without_send_scope_is_403(site, application):
 
 
 def test_bearer_token_for_another_site_is_404(site, application):
-    other_site = SiteFactory(owner=site.owner)
+    other_site = SiteFactory.create(owner=site.owner)
     token = issue_access_token(site=other_site, application=application, scope="leadrouter:send")
 
     response = create(site, LEAD, f"Bearer {token}")

@@ -272,9 +272,11 @@ def test_a_partner_with_every_slot_taken_is_not_called_and_the_delivery_waits(
 ):
     settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
     delivery = pending_delivery(site, application, receiver.url("/hook"))
+    subscription_id = delivery.subscription_id
+    assert subscription_id is not None
 
     async def attempt_with_every_slot_taken(pool: AsyncConnectionPool) -> None:
-        async with partner_slot(delivery.subscription_id) as taken:
+        async with partner_slot(subscription_id) as taken:
             assert taken
             with pytest.raises(PartnerBusy):
                 await deliver_once(str(delivery.id), database=pool)
@@ -296,7 +298,7 @@ def test_retry_delays_follow_the_schedule_with_jitter_then_stop(settings):
 
     for attempt, base in enumerate([5, 60, 300], start=1):
         delays = {retry_delay(attempt, None) for _ in range(50)}
-        assert all(base * 0.8 <= delay <= base * 1.2 for delay in delays)
+        assert all(delay is not None and base * 0.8 <= delay <= base * 1.2 for delay in delays)
         assert len(delays) > 1  # jitter
     assert retry_delay(4, None) is None
 
@@ -305,14 +307,15 @@ def test_retry_after_lengthens_the_delay_but_never_shortens_it(settings):
     settings.DELIVERY_RETRY_SCHEDULE = [5]
 
     assert retry_delay(1, timedelta(seconds=30)) == 30
-    assert 4 <= retry_delay(1, timedelta(seconds=1)) <= 6
+    delay = retry_delay(1, timedelta(seconds=1))
+    assert delay is not None and 4 <= delay <= 6
 
 
 def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     assert parse_retry_after("120") == timedelta(seconds=120)
     later = datetime.now(UTC) + timedelta(seconds=90)
     parsed = parse_retry_after(format_datetime(later, usegmt=True))
-    assert timedelta(seconds=85) <= parsed <= timedelta(seconds=91)
+    assert parsed is not None and timedelta(seconds=85) <= parsed <= timedelta(seconds=91)
     assert parse_retry_after("-5") == timedelta(0)
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None

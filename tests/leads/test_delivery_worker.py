@@ -327,7 +327,7 @@ def test_redirects_are_not_followed(subscription, receiver, site, workers):
 def test_410_deactivates_the_subscription_and_later_events_are_not_sent(
     subscription, receiver, site, workers
 ):
-    other = subscribe(site, ApplicationFactory(), receiver.url("/other"))
+    other = subscribe(site, ApplicationFactory.create(), receiver.url("/other"))
     receiver.script("/hook", Reply(410))
     lead = create_lead(site, first_name="Jack")
 
@@ -462,8 +462,8 @@ def test_one_failing_partner_never_delays_another(worker, receiver, site):
     partner B, subscribed to the same site, still gets every event promptly."""
     hang = receiver.hold()
     receiver.respond_with("/a", lambda request: Reply(hold=hang))
-    slow = subscribe(site, ApplicationFactory(), receiver.url("/a"))
-    healthy = subscribe(site, ApplicationFactory(), receiver.url("/b"))
+    slow = subscribe(site, ApplicationFactory.create(), receiver.url("/a"))
+    healthy = subscribe(site, ApplicationFactory.create(), receiver.url("/b"))
 
     leads = [create_lead(site, first_name=f"lead{n}") for n in range(12)]
     receiver.wait_for(1, "/a")

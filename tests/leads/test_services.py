@@ -14,7 +14,7 @@ from leads.models import Activity, Delivery, DeliveryState, Lead, LeadEvent
 from leads.tasks import deliver
 from realgeeks.errors import DomainError
 from subscriptions.models import Subscription
-from tests.factories import ApplicationFactory, SiteFactory
+from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -25,7 +25,7 @@ NOTE = services.ActivityData(type="note", source="Agent", description="Called ba
 
 @pytest.fixture
 def subscription(site, application):
-    return Subscription.objects.create(
+    return SubscriptionFactory.create(
         site=site, application=application, url="https://api.piesync.test/hook", secret="s3cret"
     )
 
@@ -78,15 +78,19 @@ def test_create_makes_a_pending_delivery_for_the_active_subscription(site, subsc
 
 
 def test_create_makes_one_delivery_per_active_subscription_of_the_site(site, subscription):
-    second = Subscription.objects.create(
-        site=site, application=ApplicationFactory(), url="https://b.test/hook", secret="b"
+    second = SubscriptionFactory.create(
+        site=site, application=ApplicationFactory.create(), url="https://b.test/hook", secret="b"
     )
-    Subscription.objects.create(
-        site=site, application=ApplicationFactory(), url="https://c.test/", secret="c", active=False
+    SubscriptionFactory.create(
+        site=site,
+        application=ApplicationFactory.create(),
+        url="https://c.test/",
+        secret="c",
+        active=False,
     )
-    Subscription.objects.create(
-        site=SiteFactory(owner=site.owner),
-        application=ApplicationFactory(),
+    SubscriptionFactory.create(
+        site=SiteFactory.create(owner=site.owner),
+        application=ApplicationFactory.create(),
         url="https://d.test/",
         secret="d",
     )
@@ -203,7 +207,7 @@ def test_update_of_unknown_lead_is_404(site):
 
 
 def test_update_of_another_sites_lead_is_404(site, lead):
-    other_site = SiteFactory(owner=site.owner)
+    other_site = SiteFactory.create(owner=site.owner)
 
     with pytest.raises(DomainError) as raised:
         services.lead_update(site=other_site, lead_id=lead.id, changes={"city": "Hilo"})
@@ -293,6 +297,7 @@ def test_cancel_pending_cancels_only_pending_deliveries(site, subscription, lead
     services.lead_update(site=site, lead_id=lead.id, changes={"city": "Hilo"})
     services.lead_update(site=site, lead_id=lead.id, changes={"city": "Kona"})
     delivered = Delivery.objects.order_by("created").first()
+    assert delivered is not None
     Delivery.objects.filter(pk=delivered.pk).update(state=DeliveryState.DELIVERED)
 
     count = services.deliveries_cancel_pending(subscription_id=subscription.pk, reason="deleted")

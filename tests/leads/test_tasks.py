@@ -40,7 +40,8 @@ def test_prune_finished_jobs_deletes_old_finished_jobs_and_keeps_the_rest(settin
         )
         waiting = cursor.fetchone()[0]
 
-    asyncio.run(prune_finished_jobs(SimpleNamespace(app=app), timestamp=0))
+    context = SimpleNamespace(app=app)  # the task reads only context.app
+    asyncio.run(prune_finished_jobs(context, timestamp=0))  # type: ignore[arg-type]
     # The Django connector queried from asgiref's thread; close that thread's connection.
     asyncio.run(sync_to_async(connections.close_all)())
 

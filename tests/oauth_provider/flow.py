@@ -19,7 +19,7 @@ TOKEN = "/piesync/oauth/token/"
 SCOPE = "leadrouter:connect leadrouter:send"
 
 
-def authorize_url(application: Application, **overrides: str) -> str:
+def authorize_url(application: Application, **overrides: str | None) -> str:
     params = {
         "client_id": application.client_id,
         "response_type": "code",

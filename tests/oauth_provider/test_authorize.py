@@ -4,8 +4,8 @@ import uuid
 from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
 from django.test import Client
+from oauth2_provider.settings import oauth2_settings
 
 from oauth_provider.models import AccessToken, Application, Grant, RefreshToken
 from tests.factories import REDIRECT_URI, ApplicationFactory, SiteFactory, UserFactory
@@ -24,7 +24,7 @@ from tests.oauth_provider.flow import (
     tags,
 )
 
-SCOPE_DESCRIPTIONS = settings.OAUTH2_PROVIDER["SCOPES"]
+SCOPE_DESCRIPTIONS = oauth2_settings.SCOPES
 CONSENT_FORM = {"id": "authorizationForm"}
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -37,7 +37,7 @@ def browser(user) -> Client:
 
 @pytest.fixture
 def two_sites(user):
-    return SiteFactory(owner=user, domain="www.aaa.example.com"), SiteFactory(
+    return SiteFactory.create(owner=user, domain="www.aaa.example.com"), SiteFactory.create(
         owner=user, domain="www.bbb.example.com"
     )
 
@@ -103,7 +103,7 @@ def test_consent_page_describes_only_the_requested_scope(browser, site, applicat
 
 
 def test_consent_page_offers_each_of_the_users_sites_as_a_radio(browser, two_sites, application):
-    SiteFactory()  # someone else's
+    SiteFactory.create()  # someone else's
 
     response = browser.get(authorize_url(application))
 
@@ -181,7 +181,7 @@ def test_approval_prompt_auto_still_shows_consent(browser, site, application):
 
 
 def test_skip_authorization_application_still_shows_consent(browser, site):
-    application = ApplicationFactory(skip_authorization=True)
+    application = ApplicationFactory.create(skip_authorization=True)
 
     response = browser.get(authorize_url(application))
 
@@ -225,7 +225,7 @@ def test_approve_redirect_carries_the_published_issuer(browser, site, applicatio
 
 
 def test_approve_stores_the_grant_for_the_user_and_chosen_site(user, browser, two_sites):
-    application = ApplicationFactory()
+    application = ApplicationFactory.create()
     chosen = two_sites[1]
 
     query = approve(browser, application, chosen)
@@ -279,7 +279,7 @@ def test_deny_needs_no_site_choice(browser, two_sites, application):
 
 @pytest.fixture
 def siteless_browser(db) -> Client:
-    return logged_in_client(UserFactory())
+    return logged_in_client(UserFactory.create())
 
 
 def test_user_without_site_sees_the_no_site_page(siteless_browser, application):
@@ -314,7 +314,7 @@ def test_no_site_page_button_returns_access_denied(siteless_browser, application
 
 
 def test_user_without_site_cannot_force_an_approval(siteless_browser, application):
-    other_site = SiteFactory()
+    other_site = SiteFactory.create()
     url = authorize_url(application)
     page = siteless_browser.get(url)
 
@@ -382,7 +382,7 @@ def test_redirect_uri_must_match_exactly(browser, site, application, redirect_ur
 
 
 def test_redirect_uri_registered_for_another_client_shows_an_error_page(browser, site, application):
-    other = ApplicationFactory(redirect_uris="https://other.example/callback")
+    other = ApplicationFactory.create(redirect_uris="https://other.example/callback")
 
     response = browser.get(authorize_url(application, redirect_uri=other.redirect_uris))
 
@@ -507,7 +507,9 @@ def test_duplicated_parameter_is_an_invalid_request(browser, site, application, 
 
 
 def test_grant_type_the_client_may_not_use_is_unauthorized_client(browser, site):
-    application = ApplicationFactory(authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS)
+    application = ApplicationFactory.create(
+        authorization_grant_type=Application.GRANT_CLIENT_CREDENTIALS
+    )
 
     response = browser.get(authorize_url(application, state="st-uc"))
 
@@ -521,7 +523,7 @@ def test_grant_type_the_client_may_not_use_is_unauthorized_client(browser, site)
 
 @pytest.fixture
 def public_application(db):
-    return ApplicationFactory(client_type=Application.CLIENT_PUBLIC, client_secret="")
+    return ApplicationFactory.create(client_type=Application.CLIENT_PUBLIC, client_secret="")
 
 
 def test_public_client_without_pkce_is_an_invalid_request(browser, site, public_application):
@@ -631,7 +633,7 @@ def test_site_only_in_the_query_string_is_refused(browser, two_sites, applicatio
 
 
 def test_another_users_site_in_the_query_string_does_not_choose_it(browser, site, application):
-    stranger_site = SiteFactory()
+    stranger_site = SiteFactory.create()
 
     response = post_consent(
         browser,
@@ -645,7 +647,7 @@ def test_another_users_site_in_the_query_string_does_not_choose_it(browser, site
 
 
 def test_another_users_site_in_the_form_is_refused(browser, site, application):
-    stranger_site = SiteFactory()
+    stranger_site = SiteFactory.create()
 
     response = post_consent(
         browser, application, {"site": str(stranger_site.uuid), "allow": "Authorize"}
@@ -657,7 +659,7 @@ def test_another_users_site_in_the_form_is_refused(browser, site, application):
 
 
 def test_refused_site_re_renders_consent_with_an_error(browser, site, application):
-    stranger_site = SiteFactory()
+    stranger_site = SiteFactory.create()
 
     response = post_consent(
         browser, application, {"site": str(stranger_site.uuid), "allow": "Authorize"}
@@ -675,7 +677,7 @@ def test_consent_can_be_retried_after_a_refused_site(browser, site, application)
     url = authorize_url(application, state="st-retry")
     page = browser.get(url)
     refused = browser.post(
-        url, {**consent_form(page), "site": str(SiteFactory().uuid), "allow": "Authorize"}
+        url, {**consent_form(page), "site": str(SiteFactory.create().uuid), "allow": "Authorize"}
     )
 
     response = browser.post(
@@ -702,7 +704,7 @@ def test_malformed_or_unknown_site_in_the_form_is_refused(browser, site, applica
 def test_a_second_site_value_in_the_form_cannot_smuggle_a_stranger_site(browser, site, application):
     url = authorize_url(application)
     page = browser.get(url)
-    stranger_site = SiteFactory()
+    stranger_site = SiteFactory.create()
     fields = {**consent_form(page), "allow": "Authorize", "site": str(site.uuid)}
     body = urlencode(fields) + "&" + urlencode({"site": str(stranger_site.uuid)})
 

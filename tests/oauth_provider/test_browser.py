@@ -81,10 +81,12 @@ def test_login_pick_the_second_site_and_approve_in_chromium(
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     assert CHROMIUM.exists(), f"Chromium is required at {CHROMIUM} (apt-get install chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    user = UserFactory()
-    SiteFactory(owner=user, domain="www.first-site.example.com", name="First Site")
-    second = SiteFactory(owner=user, domain="www.second-site.example.com", name="Second Site")
-    application = ApplicationFactory(redirect_uris=receiver.url)
+    user = UserFactory.create()
+    SiteFactory.create(owner=user, domain="www.first-site.example.com", name="First Site")
+    second = SiteFactory.create(
+        owner=user, domain="www.second-site.example.com", name="Second Site"
+    )
+    application = ApplicationFactory.create(redirect_uris=receiver.url)
     query = {
         "client_id": application.client_id,
         "response_type": "code",

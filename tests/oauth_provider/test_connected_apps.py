@@ -76,7 +76,7 @@ def test_lists_the_application_and_site_after_a_code_exchange(browser, site, app
 
 
 def test_lists_each_connected_site(browser, user, application):
-    first, second = SiteFactory(owner=user), SiteFactory(owner=user)
+    first, second = SiteFactory.create(owner=user), SiteFactory.create(owner=user)
     connect(browser, application, first)
     connect(browser, application, second)
 
@@ -89,8 +89,8 @@ def test_lists_each_connected_site(browser, user, application):
 
 
 def test_does_not_list_other_users_connections(browser, site, application):
-    stranger = UserFactory()
-    stranger_site = SiteFactory(owner=stranger)
+    stranger = UserFactory.create()
+    stranger_site = SiteFactory.create(owner=stranger)
     connect(signed_in(stranger), application, stranger_site)
 
     response = browser.get(CONNECTED_APPS)
@@ -179,7 +179,7 @@ def test_disconnect_voids_an_unexchanged_code(browser, site, application):
 
 
 def test_disconnect_leaves_the_users_other_site_connected(browser, user, application):
-    kept, dropped = SiteFactory(owner=user), SiteFactory(owner=user)
+    kept, dropped = SiteFactory.create(owner=user), SiteFactory.create(owner=user)
     kept_tokens = connect(browser, application, kept)
     connect(browser, application, dropped)
 
@@ -192,7 +192,7 @@ def test_disconnect_leaves_the_users_other_site_connected(browser, user, applica
 
 
 def test_disconnect_leaves_other_applications_on_the_site(browser, site, application):
-    other_application = ApplicationFactory(name="Other CRM")
+    other_application = ApplicationFactory.create(name="Other CRM")
     other_tokens = connect(browser, other_application, site)
     connect(browser, application, site)
 
@@ -205,7 +205,7 @@ def test_disconnect_leaves_other_applications_on_the_site(browser, site, applica
 def test_another_user_cannot_disconnect_my_connection(browser, site, application):
     tokens = connect(browser, application, site)
     connection = Connection.objects.get()
-    stranger = signed_in(UserFactory())
+    stranger = signed_in(UserFactory.create())
 
     stranger.post(disconnect_url(connection))
 
@@ -216,7 +216,7 @@ def test_another_user_cannot_disconnect_my_connection(browser, site, application
 
 def test_another_user_sees_nothing_to_disconnect(browser, site, application):
     connect(browser, application, site)
-    stranger = signed_in(UserFactory())
+    stranger = signed_in(UserFactory.create())
 
     response = stranger.post(disconnect_url(Connection.objects.get()), follow=True)
 

@@ -5,8 +5,8 @@ from tests.oauth_provider.flow import approve, exchange_code, logged_in_client, 
 
 
 def test_code_exchange_returns_tokens_bound_to_the_chosen_site(user, application):
-    SiteFactory(owner=user)
-    second_site = SiteFactory(owner=user)
+    SiteFactory.create(owner=user)
+    second_site = SiteFactory.create(owner=user)
     browser = logged_in_client(user)
 
     redirect = approve(browser, application, second_site)

@@ -95,7 +95,7 @@ def test_users_keep_djangos_default_password_hasher(settings):
 
 
 def test_unhashed_secret_is_hashed_when_hash_client_secret_is_on(db):
-    app = ApplicationFactory(client_secret="plain-secret-" + "p" * 40)
+    app = ApplicationFactory.create(client_secret="plain-secret-" + "p" * 40)
 
     assert app.client_secret.startswith("client_secret_sha256$")
     assert check_password("plain-secret-" + "p" * 40, app.client_secret)

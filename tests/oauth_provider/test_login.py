@@ -2,13 +2,14 @@
 
 from urllib.parse import urlsplit
 
+from django.http import HttpResponseBase
 from django.test import Client
 
 from tests.factories import PASSWORD
 from tests.oauth_provider.flow import LOGIN, authorize_url, query_of, tags
 
 
-def login_page(application) -> tuple[str, Client, object]:
+def login_page(application) -> tuple[str, Client, HttpResponseBase]:
     """An anonymous browser sent to the login page by an authorize request."""
     browser = Client()
     authorize = authorize_url(application)

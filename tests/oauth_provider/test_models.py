@@ -77,27 +77,27 @@ def test_a_confidential_code_client_needs_a_redirect_uri(db):
 
 def test_redirect_uri_allowed_refuses_a_stored_insecure_uri_in_production(db, production_mode):
     # A row written before the rule applied (or in local mode) is refused at request time.
-    application = ApplicationFactory(redirect_uris="http://example.com/cb")
+    application = ApplicationFactory.create(redirect_uris="http://example.com/cb")
 
     assert application.redirect_uri_allowed("http://example.com/cb") is False
 
 
 def test_redirect_uri_allowed_accepts_a_stored_insecure_uri_in_local_mode(db, settings):
     settings.LOCAL_MODE = True
-    application = ApplicationFactory(redirect_uris="http://example.com/cb")
+    application = ApplicationFactory.create(redirect_uris="http://example.com/cb")
 
     assert application.redirect_uri_allowed("http://example.com/cb") is True
 
 
 def test_redirect_uri_allowed_accepts_loopback_in_production(db, production_mode):
-    application = ApplicationFactory(redirect_uris="http://127.0.0.1:8765/cb")
+    application = ApplicationFactory.create(redirect_uris="http://127.0.0.1:8765/cb")
 
     assert application.redirect_uri_allowed("http://127.0.0.1:8765/cb") is True
 
 
 def test_redirect_uris_match_exactly(db):
     # RFC 9700 §4.1.3: exact string matching, no prefix or subpath.
-    application = ApplicationFactory(redirect_uris="https://api.piesync.test/cb")
+    application = ApplicationFactory.create(redirect_uris="https://api.piesync.test/cb")
 
     assert application.redirect_uri_allowed("https://api.piesync.test/cb") is True
     assert application.redirect_uri_allowed("https://api.piesync.test/cb/more") is False

@@ -30,7 +30,7 @@ def tokens(site, application) -> dict:
 
 @pytest.fixture
 def other_application(db) -> Application:
-    return ApplicationFactory(name="Other partner", client_secret=OTHER_SECRET)
+    return ApplicationFactory.create(name="Other partner", client_secret=OTHER_SECRET)
 
 
 # --- Revocation (RFC 7009) ------------------------------------------------------------
@@ -297,7 +297,7 @@ def test_introspection_with_a_bearer_token_is_401(application, tokens):
 
 def test_introspection_by_a_public_client_is_401(site, tokens):
     # A public client has no secret, so it cannot authenticate (RFC 6749 §2.1).
-    public = ApplicationFactory(client_type=Application.CLIENT_PUBLIC)
+    public = ApplicationFactory.create(client_type=Application.CLIENT_PUBLIC)
 
     response = Client().post(
         INTROSPECT,

@@ -55,7 +55,7 @@ def code(user, site, application) -> str:
 
 @pytest.fixture
 def public_application(db) -> Application:
-    return ApplicationFactory(client_type=Application.CLIENT_PUBLIC)
+    return ApplicationFactory.create(client_type=Application.CLIENT_PUBLIC)
 
 
 def assert_json_error(response, status: int, error: str) -> None:
@@ -120,6 +120,7 @@ def test_issued_tokens_are_stored_bound_to_the_site(site, application, code):
     body = exchange_code(Client(), application, code).json()
 
     token = selectors.access_token_for_bearer(token=body["access_token"])
+    assert token is not None
     assert token.site == site
     assert RefreshToken.objects.get(access_token=token).site == site
 
@@ -203,7 +204,7 @@ def test_malformed_basic_header_is_401_invalid_client(code):
 
 def test_code_issued_to_another_client_is_invalid_grant(code):
     # RFC 6749 §4.1.3: the code must have been issued to the authenticated client.
-    other = ApplicationFactory()
+    other = ApplicationFactory.create()
 
     response = exchange_code(Client(), other, code)
 
@@ -421,9 +422,9 @@ def test_failed_exchange_leaves_the_code_usable(application, code):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_exchanges_of_one_code_succeed_exactly_once(fast_password_hashing):
-    user = UserFactory()
-    application = ApplicationFactory()
-    code = approve(signed_in(user), application, SiteFactory(owner=user))["code"]
+    user = UserFactory.create()
+    application = ApplicationFactory.create()
+    code = approve(signed_in(user), application, SiteFactory.create(owner=user))["code"]
     racers = 4
     barrier = threading.Barrier(racers)
     statuses: list[int] = []
@@ -465,6 +466,7 @@ def test_refreshed_tokens_are_stored_bound_to_the_site(site, application):
     body = refresh(Client(), application, first["refresh_token"]).json()
 
     token = selectors.access_token_for_bearer(token=body["access_token"])
+    assert token is not None
     assert token.site == site
     assert RefreshToken.objects.get(access_token=token).site == site
 
@@ -536,7 +538,7 @@ def test_refresh_token_reuse_leaves_other_families_alone(site, application):
 
 def test_refresh_token_of_another_client_is_invalid_grant(site, application):
     first = obtain_tokens(application, site)
-    other = ApplicationFactory()
+    other = ApplicationFactory.create()
 
     response = refresh(Client(), other, first["refresh_token"])
 
@@ -812,6 +814,7 @@ def test_access_token_for_bearer_is_one_query_with_the_site(
 
     with django_assert_num_queries(1):
         token = selectors.access_token_for_bearer(token=body["access_token"])
+        assert token is not None and token.application is not None
         assert (token.site.uuid, token.site.domain) == (site.uuid, site.domain)
         assert token.application.client_id == application.client_id
 
@@ -860,9 +863,11 @@ def test_validate_bearer_token_refuses_a_missing_scope(site, application):
 
 
 def test_second_site_tokens_stay_on_the_second_site(user, application):
-    SiteFactory(owner=user)
-    second = SiteFactory(owner=user)
+    SiteFactory.create(owner=user)
+    second = SiteFactory.create(owner=user)
 
     body = obtain_tokens(application, second)
 
-    assert selectors.access_token_for_bearer(token=body["access_token"]).site == second
+    token = selectors.access_token_for_bearer(token=body["access_token"])
+    assert token is not None
+    assert token.site == second

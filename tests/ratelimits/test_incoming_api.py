@@ -61,7 +61,7 @@ def test_the_allowance_is_the_clients_from_every_address(limited, site, connecte
 
 
 def test_another_client_is_not_held(limited, user, site, connected):
-    other = ApplicationFactory()
+    other = ApplicationFactory.create()
     Connection.objects.create(site=site, application=other, connected_by=user)
     for _ in range(4):
         create_lead(site, basic_auth(connected.client_id))

@@ -1,6 +1,7 @@
 """Rate limits on POST /piesync/oauth/token/: per client, and per address."""
 
 import time
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -23,7 +24,7 @@ def token_request(
     ip: str = "127.0.0.1",
     refresh_token: str = UNKNOWN,
     secret: str | None = None,
-    **extra: str,
+    **extra: Any,
 ):
     """A refresh request from `ip`; an unknown refresh token gets 400 invalid_grant."""
     authorization = (
@@ -74,7 +75,7 @@ def test_another_client_is_not_held_by_the_client_limit(client_limit, applicatio
     for _ in range(4):
         token_request(application)
 
-    assert token_request(ApplicationFactory()).status_code == 400
+    assert token_request(ApplicationFactory.create()).status_code == 400
 
 
 def test_wrong_secrets_do_not_use_up_the_clients_allowance(client_limit, application):
@@ -86,9 +87,9 @@ def test_wrong_secrets_do_not_use_up_the_clients_allowance(client_limit, applica
 
 def test_past_the_address_limit_the_answer_is_429_whatever_the_client(ip_limit, db):
     for _ in range(3):
-        token_request(ApplicationFactory())
+        token_request(ApplicationFactory.create())
 
-    assert_too_many_requests(token_request(ApplicationFactory()), at_most=3600)
+    assert_too_many_requests(token_request(ApplicationFactory.create()), at_most=3600)
 
 
 def test_unauthenticated_requests_count_against_the_address(ip_limit, application):

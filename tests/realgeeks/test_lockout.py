@@ -31,7 +31,7 @@ def limit(settings, db):
 def log_in(username: str, password: str = WRONG, *, ip: str = "198.51.100.7", path=LOGIN, **extra):
     browser = Client(REMOTE_ADDR=ip)
     response = browser.post(path, {"username": username, "password": password}, **extra)
-    response.logged_in = "_auth_user_id" in browser.session
+    response.logged_in = "_auth_user_id" in browser.session  # type: ignore[attr-defined]  # a mark
     return response
 
 
@@ -54,7 +54,8 @@ def test_the_failure_that_reaches_the_limit_shows_the_locked_page(limit, user):
     assert response.status_code == 429
     assert int(response["Retry-After"]) in range(899, 901)
     (alert,) = tags(response, "div", role="alert")
-    assert LOCKED.search(page_text(response)).group(1) == "15"
+    locked = LOCKED.search(page_text(response))
+    assert locked is not None and locked.group(1) == "15"
     assert alert["class"] == "errors"
     assert tags(response, "input", name="username")  # the login page itself, styled
     assert tags(response, "link", rel="stylesheet")
@@ -81,7 +82,7 @@ def test_the_same_user_from_another_address_can_log_in(limit, user):
 
 
 def test_another_user_from_the_same_address_can_log_in(limit, user):
-    other = UserFactory()
+    other = UserFactory.create()
     lock_out(user.username)
 
     response = log_in(other.username, PASSWORD)
@@ -118,7 +119,8 @@ def test_attempts_while_locked_out_do_not_extend_it(limit, user):
 
     assert response.status_code == 429
     assert int(response["Retry-After"]) in range(299, 301)
-    assert LOCKED.search(page_text(response)).group(1) == "5"
+    locked = LOCKED.search(page_text(response))
+    assert locked is not None and locked.group(1) == "5"
     assert AccessAttempt.objects.get().failures_since_start == 3
 
 
@@ -137,7 +139,7 @@ def test_behind_the_proxy_the_lockout_is_per_forwarded_address(limit, user):
 
 
 def test_the_admin_login_locks_out_with_its_own_page(limit):
-    staff = UserFactory(is_staff=True)
+    staff = UserFactory.create(is_staff=True)
     assert lock_out(staff.username, path=ADMIN_LOGIN, times=2) == [200, 200]
 
     response = log_in(staff.username, path=ADMIN_LOGIN)
@@ -147,7 +149,7 @@ def test_the_admin_login_locks_out_with_its_own_page(limit):
     assert int(response["Retry-After"]) in range(899, 901)
     assert LOCKED.search(page_text(response))
     assert "Django administration" in page_text(response)  # the admin's own look
-    assert tags(response, "p", **{"class": "errornote"})
+    assert tags(response, "p", **{"class": "errornote"})  # type: ignore[arg-type]  # not form=
     assert right_password.status_code == 429
     assert not right_password.logged_in
 
@@ -173,7 +175,7 @@ def test_no_password_is_stored_or_logged(limit, user, caplog):
 def test_admins_see_the_attempts(limit, user):
     lock_out(user.username)
     admin = Client()
-    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    admin.force_login(UserFactory.create(is_staff=True, is_superuser=True))
 
     response = admin.get("/admin/axes/accessattempt/")
 

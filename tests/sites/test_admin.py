@@ -21,15 +21,15 @@ def admin_client_(db) -> Client:
 
 @pytest.fixture
 def sites(db):
-    aloha = SiteFactory(
+    aloha = SiteFactory.create(
         domain="www.aloha-homes.example.com",
         name="Aloha Homes",
-        owner=UserFactory(username="kaimana"),
+        owner=UserFactory.create(username="kaimana"),
     )
-    maui = SiteFactory(
+    maui = SiteFactory.create(
         domain="www.maui-realty.example.com",
         name="Maui Realty",
-        owner=UserFactory(username="leilani"),
+        owner=UserFactory.create(username="leilani"),
     )
     return aloha, maui
 

@@ -70,7 +70,7 @@ def test_unknown_owner_is_a_clear_error(db):
 
 
 def test_duplicate_domain_is_a_clear_error(user):
-    SiteFactory(domain="www.example.com")
+    SiteFactory.create(domain="www.example.com")
 
     with pytest.raises(CommandError, match=re.escape("'www.example.com' already exists")):
         createsite("--owner", user.username, "--domain", "www.example.com")
@@ -79,7 +79,7 @@ def test_duplicate_domain_is_a_clear_error(user):
 
 
 def test_duplicate_domain_differing_in_case_is_a_clear_error(user):
-    SiteFactory(domain="www.example.com")
+    SiteFactory.create(domain="www.example.com")
 
     with pytest.raises(CommandError, match="already exists"):
         createsite("--owner", user.username, "--domain", "WWW.EXAMPLE.COM")

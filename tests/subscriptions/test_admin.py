@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from subscriptions.models import Subscription
-from tests.factories import ApplicationFactory, SiteFactory, UserFactory
+from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -24,16 +24,16 @@ def staff(db) -> Client:
 
 @pytest.fixture
 def subscriptions(db):
-    piesync = ApplicationFactory(name="PieSync")
-    aloha = Subscription.objects.create(
-        site=SiteFactory(domain="www.aloha-homes.example.com", owner=UserFactory()),
+    piesync = ApplicationFactory.create(name="PieSync")
+    aloha = SubscriptionFactory.create(
+        site=SiteFactory.create(domain="www.aloha-homes.example.com", owner=UserFactory.create()),
         application=piesync,
         url="https://hooks.piesync.test/aloha",
         secret=ALOHA_SECRET,
     )
-    maui = Subscription.objects.create(
-        site=SiteFactory(domain="www.maui-realty.example.com", owner=UserFactory()),
-        application=ApplicationFactory(name="Zapier"),
+    maui = SubscriptionFactory.create(
+        site=SiteFactory.create(domain="www.maui-realty.example.com", owner=UserFactory.create()),
+        application=ApplicationFactory.create(name="Zapier"),
         url="https://hooks.zapier.test/maui",
         secret=MAUI_SECRET,
         active=False,
@@ -187,8 +187,8 @@ def test_change_form_keeps_the_secret_when_left_blank(staff, subscriptions):
 
 
 def test_add_form_requires_a_secret(staff, db):
-    piesync = ApplicationFactory()
-    site = SiteFactory(owner=UserFactory())
+    piesync = ApplicationFactory.create()
+    site = SiteFactory.create(owner=UserFactory.create())
     form = {"site": site.pk, "application": piesync.pk, "url": "https://hooks.piesync.test/new"}
 
     refused = staff.post(f"{CHANGELIST}add/", {**form, "secret": ""})

@@ -11,7 +11,7 @@ from django.test.client import FakePayload
 
 from oauth_provider.models import AccessToken
 from subscriptions.models import Subscription
-from tests.factories import ApplicationFactory, SiteFactory, issue_access_token
+from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, issue_access_token
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -26,6 +26,7 @@ def call(method, path, token=None, body=None, content_type="application/json", *
     """One request as a partner would send it; `body` is sent as JSON unless it is bytes/str."""
     if token is not None:
         extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    data: bytes | str
     if body is None:
         data = b""
     elif isinstance(body, bytes | str):
@@ -57,7 +58,7 @@ def invalid_fields(response) -> dict:
 
 @pytest.fixture
 def subscription(site, application):
-    return Subscription.objects.create(site=site, application=application, **BODY)
+    return SubscriptionFactory.create(site=site, application=application, **BODY)
 
 
 # --- 401: no usable token -------------------------------------------------------------
@@ -167,8 +168,8 @@ def test_malformed_site_uuid_is_404_site_not_found(access_token, method, bad_uui
 
 @pytest.mark.parametrize("method", ["PUT", "GET", "DELETE"])
 def test_another_sites_uuid_is_404_site_not_found(user, application, access_token, method):
-    other = SiteFactory(owner=user)
-    existing = Subscription.objects.create(site=other, application=application, **BODY)
+    other = SiteFactory.create(owner=user)
+    existing = SubscriptionFactory.create(site=other, application=application, **BODY)
 
     response = call(method, path_for(other.uuid), access_token, {**BODY, "secret": "stolen"})
 
@@ -179,7 +180,7 @@ def test_another_sites_uuid_is_404_site_not_found(user, application, access_toke
 
 
 def test_another_applications_subscription_is_invisible(site, application, access_token):
-    Subscription.objects.create(site=site, application=ApplicationFactory(), **BODY)
+    SubscriptionFactory.create(site=site, application=ApplicationFactory.create(), **BODY)
 
     response = get(site.uuid, access_token)
 
@@ -265,7 +266,7 @@ def test_delete_without_subscription_is_204(site, access_token):
 
 
 def test_delete_leaves_other_applications_subscription(site, access_token, subscription):
-    other = Subscription.objects.create(site=site, application=ApplicationFactory(), **BODY)
+    other = SubscriptionFactory.create(site=site, application=ApplicationFactory.create(), **BODY)
 
     delete(site.uuid, access_token)
 

@@ -43,8 +43,8 @@ def concurrent_puts(path: str, token: str, bodies: list[dict]) -> list[tuple[int
 
 @pytest.fixture
 def site_and_token():
-    site = SiteFactory(owner=UserFactory())
-    return site, issue_access_token(site=site, application=ApplicationFactory())
+    site = SiteFactory.create(owner=UserFactory.create())
+    return site, issue_access_token(site=site, application=ApplicationFactory.create())
 
 
 def bodies_for(site, count: int = WRITERS) -> list[dict]:

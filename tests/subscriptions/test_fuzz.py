@@ -36,7 +36,7 @@ CHECKS = [
 
 @pytest.fixture
 def fuzz_token(fast_password_hashing, user, application):
-    site = SiteFactory(owner=user, uuid=SITE_UUID)
+    site = SiteFactory.create(owner=user, uuid=SITE_UUID)
     return issue_access_token(site=site, application=application)
 
 

@@ -249,7 +249,12 @@ def test_docs_page_static_assets_are_served(docs):
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
-        assert b"".join(response.streaming_content if response.streaming else [response.content])
+        content = (
+            response.streaming_content  # type: ignore[attr-defined]  # a streaming response's
+            if response.streaming
+            else [response.content]
+        )
+        assert b"".join(content)
 
 
 def test_token_endpoint_documents_its_rate_limit(schema):

@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from subscriptions.models import Subscription
-from tests.factories import SiteFactory
+from tests.factories import SiteFactory, SubscriptionFactory
 from tests.subscriptions.test_api import get, put
 from tests.test_deploy_check import manage, production_env
 
@@ -76,8 +76,11 @@ def test_the_stored_token_decrypts_to_the_secret_with_the_configured_key(
 def test_equal_secrets_are_stored_as_different_tokens(user, application):
     """A random IV per encryption: equal secrets do not show as equal in the table."""
     first, second = (
-        Subscription.objects.create(
-            site=SiteFactory(owner=user), application=application, url=BODY["url"], secret=SECRET
+        SubscriptionFactory.create(
+            site=SiteFactory.create(owner=user),
+            application=application,
+            url=BODY["url"],
+            secret=SECRET,
         )
         for _ in range(2)
     )
@@ -199,8 +202,11 @@ def test_rotating_again_changes_nothing(old_key, site, access_token):
 
 def test_rotation_goes_in_batches_and_counts_each(old_key, user, application):
     ids = [
-        Subscription.objects.create(
-            site=SiteFactory(owner=user), application=application, url=BODY["url"], secret=f"s{n}"
+        SubscriptionFactory.create(
+            site=SiteFactory.create(owner=user),
+            application=application,
+            url=BODY["url"],
+            secret=f"s{n}",
         ).pk
         for n in range(5)
     ]
@@ -221,12 +227,12 @@ def test_rotation_goes_in_batches_and_counts_each(old_key, user, application):
 def test_rotation_reports_unreadable_rows_and_fails_after_rotating_the_rest(
     old_key, user, application
 ):
-    lost = Subscription.objects.create(
-        site=SiteFactory(owner=user), application=application, url=BODY["url"], secret="lost"
+    lost = SubscriptionFactory.create(
+        site=SiteFactory.create(owner=user), application=application, url=BODY["url"], secret="lost"
     )
     old_key.SUBSCRIPTION_SECRET_KEYS = [NEW_KEY]
-    kept = Subscription.objects.create(
-        site=SiteFactory(owner=user), application=application, url=BODY["url"], secret="kept"
+    kept = SubscriptionFactory.create(
+        site=SiteFactory.create(owner=user), application=application, url=BODY["url"], secret="kept"
     )
     third_key = Fernet.generate_key().decode()
     old_key.SUBSCRIPTION_SECRET_KEYS = [third_key, NEW_KEY]
