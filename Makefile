@@ -7,7 +7,7 @@ export PORT
 # `make run` is local mode; everything else defaults to production settings.
 LOCAL := REALGEEKS_MODE=local
 
-.PHONY: install run test lint format lock bench
+.PHONY: install run test lint typecheck format lock bench
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,10 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy with the Django and DRF plugins; the settings it loads need local mode.
+typecheck: install
+	$(LOCAL) $(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff check --fix .
