@@ -191,6 +191,8 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # axes' AXES_IPWARE_* settings need django-ipware; one resolver serves axes and the limits.
 AXES_CLIENT_IP_CALLABLE = "realgeeks.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "realgeeks.lockout.lockout_response"
+# Successful logins are kept (admin: Axes, Access logs) this many days (realgeeks.tasks).
+LOGIN_ACCESS_LOG_DAYS = env.int("LOGIN_ACCESS_LOG_DAYS", default=90)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
