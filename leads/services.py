@@ -64,9 +64,10 @@ def lead_update(
     """Apply the given contact fields; an `updated` event only if one actually changed."""
     # Locked, so that concurrent updates of one lead commit, and are delivered, in order.
     # Only the lead's row: locking its site would serialize every update on the site.
-    lead = Lead.objects.select_for_update(of=("self",)).filter(pk=lead_id, site=site).first()
-    if lead is None:
-        raise DomainError("Lead not found", status=404)
+    try:
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id, site=site)
+    except Lead.DoesNotExist:
+        raise DomainError("Lead not found", status=404) from None
     lead.site = site
     changed = [name for name, value in changes.items() if getattr(lead, name) != value]
     for name in changed:
@@ -82,9 +83,10 @@ def lead_update(
 @transaction.atomic
 def activities_add(*, site: Site, lead_id: uuid.UUID, activities: list[ActivityData]) -> Lead:
     """Activities alone make no event: PieSync subscribes to `created` and `updated` only."""
-    lead = Lead.objects.filter(pk=lead_id, site=site).first()
-    if lead is None:
-        raise DomainError("Lead not found", status=404)
+    try:
+        lead = Lead.objects.get(pk=lead_id, site=site)
+    except Lead.DoesNotExist:
+        raise DomainError("Lead not found", status=404) from None
     _activities_create(lead=lead, activities=activities)
     return lead
 

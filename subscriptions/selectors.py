@@ -5,4 +5,7 @@ from .models import Subscription
 
 
 def subscription_for(*, site: Site, application: Application) -> Subscription | None:
-    return Subscription.objects.filter(site=site, application=application).first()
+    try:
+        return Subscription.objects.get(site=site, application=application)
+    except Subscription.DoesNotExist:
+        return None
