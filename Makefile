@@ -43,4 +43,4 @@ lock: install
 
 bench: install
 	command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python -m bench

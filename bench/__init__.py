@@ -1,0 +1,1 @@
+"""`make bench`: the service's speed on this machine, under production settings."""

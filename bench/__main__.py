@@ -1,0 +1,26 @@
+"""`python -m bench` (what `make bench` runs); `python -m bench --tune` compares gunicorn
+worker and thread counts instead. Options are environment variables: see bench/config.py
+and the README's "Speed" section."""
+
+import os
+import sys
+
+import django
+
+from . import config, stack
+
+
+def main() -> None:
+    os.environ.update(config.production_environment())
+    stack.fresh_database()
+    django.setup()
+    from . import run  # imports the models: only once Django is set up
+
+    if "--tune" in sys.argv[1:]:
+        run.tune()
+    else:
+        run.bench()
+
+
+if __name__ == "__main__":
+    main()

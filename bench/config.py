@@ -1,0 +1,88 @@
+"""What `make bench` runs against, read from the environment (no Django here: the
+environment below must be in place before Django's settings are loaded)."""
+
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/realgeeks_bench"
+)
+DATABASE_NAME = DATABASE_URL.rsplit("/", 1)[1].split("?")[0]
+
+
+def _free_port() -> int:
+    """A port nobody listens on now (others on this machine run servers too)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+RECEIVER_PORT = int(os.environ.get("BENCH_RECEIVER_PORT") or _free_port())
+WEB_PORT = int(os.environ.get("BENCH_WEB_PORT") or _free_port())
+WEB_BASE = f"http://127.0.0.1:{WEB_PORT}"
+RECEIVER_URL = f"http://127.0.0.1:{RECEIVER_PORT}/hook"
+RESULTS = ROOT / "bench" / "results.md"
+TUNING_RESULTS = ROOT / "bench" / "tuning.md"
+
+CLIENT_ID = "bench-client"
+CLIENT_SECRET = "bench-secret-" + "x" * 40
+SUBSCRIPTION_SECRET = "bench-subscription-secret"
+
+# Data scales: name → (sites, leads). `small` is the fresh database with the bench's
+# own site only.
+SCALES: dict[str, tuple[int, int]] = {
+    "small": (0, 0),
+    "1k": (1_000, 10_000),
+    "100k": (100_000, 1_000_000),
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    scales: list[str]
+    seconds: int  # each wrk measurement
+    warmup_seconds: int
+    connections: int
+    wrk_threads: int
+    deliveries: int  # pre-queued for the throughput run, and POSTed for the raw rate
+    latency_leads: int  # created one at a time for commit → receipt
+
+
+def options() -> Options:
+    scales = [s.strip() for s in os.environ.get("BENCH_SCALES", ",".join(SCALES)).split(",")]
+    unknown = [s for s in scales if s not in SCALES]
+    if unknown or not scales:
+        raise SystemExit(f"BENCH_SCALES: unknown {unknown}; choose among {', '.join(SCALES)}")
+    return Options(
+        scales=[s for s in SCALES if s in scales],
+        seconds=int(os.environ.get("BENCH_SECONDS", "10")),
+        warmup_seconds=int(os.environ.get("BENCH_WARMUP_SECONDS", "2")),
+        connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
+        wrk_threads=int(os.environ.get("BENCH_WRK_THREADS", "1")),
+        deliveries=int(os.environ.get("BENCH_DELIVERIES", "3000")),
+        latency_leads=int(os.environ.get("BENCH_LATENCY_LEADS", "300")),
+    )
+
+
+def production_environment() -> dict[str, str]:
+    """Production settings (DEBUG off, JSON logs, security middleware on), as served
+    behind a TLS-terminating proxy: the load generator sends `X-Forwarded-Proto: https`.
+
+    Webhook URLs on loopback are allowed, since the receiver is on 127.0.0.1.
+    """
+    return {
+        "DJANGO_SETTINGS_MODULE": "realgeeks.settings",
+        "REALGEEKS_MODE": "production",
+        "DATABASE_URL": DATABASE_URL,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-" + secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+    }

@@ -1,0 +1,275 @@
+"""The results as Markdown: the machine, the tables, and each target met or not."""
+
+import os
+import platform
+import subprocess
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+from django.conf import settings
+from django.db import connection
+
+from . import config
+from .api import BASELINE, ENDPOINTS, LEAD_CREATE, SUBSCRIPTION_GET, TOKEN_REFRESH
+from .delivery import Latency, Rate
+from .load import Measurement
+
+# Issue 5 §7 and issue 4 §8: share of the baseline's requests/s.
+API_TARGETS = {SUBSCRIPTION_GET: 0.60, TOKEN_REFRESH: 0.40, LEAD_CREATE: 0.50}
+LARGE_DATA_TOLERANCE = 0.20
+LATENCY_P50_MS, LATENCY_P99_MS = 50, 500
+WORKER_DELIVERIES_PER_SECOND = 250
+DELIVERIES_VS_RAW = 0.30
+CPU_NOTE = (
+    "CPU columns: percent of one core during the measurement (200% is the whole "
+    "2-core machine): the load generator / the server (gunicorn, or the worker) / the "
+    "bench database's PostgreSQL backends / everything else on the machine."
+)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as file:
+            return file.read()
+    except OSError:
+        return ""
+
+
+def machine() -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in _read("/proc/cpuinfo").splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor() or "unknown",
+    )
+    memory_kb = next(
+        (
+            int(line.split()[1])
+            for line in _read("/proc/meminfo").splitlines()
+            if line.startswith("MemTotal:")
+        ),
+        0,
+    )
+    os_name = next(
+        (
+            line.split("=", 1)[1].strip('"')
+            for line in _read("/etc/os-release").splitlines()
+            if line.startswith("PRETTY_NAME=")
+        ),
+        platform.system(),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return [
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {memory_kb / 1024 / 1024:.1f} GiB",
+        f"- OS: {os_name}, Linux {platform.release()}",
+        f"- Python {platform.python_version()}, PostgreSQL {postgres}, "
+        f"gunicorn {version('gunicorn')}, Django {version('django')}, "
+        f"{wrk_version.split()[1] if wrk_version else 'wrk'} "
+        f"({' '.join(wrk_version.split()[:2])})",
+        f"- Load average when the report was written: {load}",
+    ]
+
+
+def met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+@dataclass
+class Results:
+    options: config.Options
+    web: str  # "2 workers x 4 threads"
+    seeding: dict[str, str]  # scale → what was seeded, and how long it took
+    api: dict[str, dict[str, Measurement]]  # scale → endpoint → measurement
+    latency: Latency
+    throughput: Rate
+    raw: Rate
+
+    def ratio(self, scale: str, endpoint: str) -> float:
+        return self.api[scale][endpoint].rps / self.api[scale][BASELINE].rps
+
+    def api_tables(self) -> list[str]:
+        lines = []
+        for scale, measurements in self.api.items():
+            lines += [
+                f"### {scale}: {self.seeding[scale]}",
+                "",
+                "| endpoint | requests/s | p50 ms | p99 ms | vs /healthz | target | "
+                "| CPU ms/request | CPU % wrk / gunicorn / PostgreSQL / other |",
+                "|---|--:|--:|--:|--:|---|---|--:|---|",
+            ]
+            for endpoint in ENDPOINTS:
+                result = measurements[endpoint]
+                ratio = self.ratio(scale, endpoint)
+                target = API_TARGETS.get(endpoint)
+                errors = f" ({result.errors} errors!)" if result.errors else ""
+                lines.append(
+                    f"| {endpoint} | {result.rps:,.0f}{errors} | {result.p50_ms:.1f} | "
+                    f"{result.p99_ms:.1f} | {ratio:.0%} | "
+                    + (
+                        f"≥ {target:.0%} | {met(ratio >= target and not result.errors)} "
+                        if target
+                        else "| "
+                    )
+                    + f"| {result.cpu_ms:.2f} | {result.cpu} |"
+                )
+            lines.append("")
+        return lines
+
+    def growth(self, scale: str, endpoint: str) -> float:
+        """Change of the share of the baseline from the small scale to `scale`."""
+        return self.ratio(scale, endpoint) / self.ratio("small", endpoint) - 1
+
+    def growth_table(self) -> list[str]:
+        large = [scale for scale in self.api if scale != "small"]
+        if "small" not in self.api or not large:
+            return []
+        lines = [
+            "| endpoint | small: vs /healthz | small: CPU ms/request | "
+            + " | ".join(
+                f"{scale}: vs /healthz (change) | {scale}: CPU ms/request" for scale in large
+            )
+            + f" | target: within {LARGE_DATA_TOLERANCE:.0%} | |",
+            "|---|--:|--:|" + "--:|--:|" * len(large) + "---|---|",
+        ]
+        for endpoint in ENDPOINTS[1:]:
+            small = self.api["small"][endpoint]
+            cells = [
+                f"{self.ratio(scale, endpoint):.0%} ({self.growth(scale, endpoint):+.0%}) | "
+                f"{self.api[scale][endpoint].cpu_ms:.2f} "
+                f"({self.api[scale][endpoint].cpu_ms / small.cpu_ms - 1:+.0%})"
+                for scale in large
+            ]
+            worst = min(self.growth(scale, endpoint) for scale in large)
+            lines.append(
+                f"| {endpoint} | {self.ratio('small', endpoint):.0%} | {small.cpu_ms:.2f} | "
+                + " | ".join(cells)
+                + f" | ≥ {-LARGE_DATA_TOLERANCE:.0%} | {met(worst >= -LARGE_DATA_TOLERANCE)} |"
+            )
+        return lines
+
+    def delivery_table(self) -> list[str]:
+        latency, rate, raw = self.latency, self.throughput, self.raw
+        share = rate.per_second / raw.per_second
+        concurrency = settings.PROCRASTINATE_WORKER_DEFAULTS["concurrency"]
+        return [
+            "| measure | value | target | | CPU % bench / server / PostgreSQL / other |",
+            "|---|--:|---|---|---|",
+            f"| commit → receipt p50 ({latency.delivered} of {latency.sent} leads) "
+            f"| {latency.p50_ms:.1f} ms | < {LATENCY_P50_MS} ms "
+            f"| {met(latency.p50_ms < LATENCY_P50_MS)} | |",
+            f"| commit → receipt p99 | {latency.p99_ms:.1f} ms | < {LATENCY_P99_MS} ms "
+            f"| {met(latency.p99_ms < LATENCY_P99_MS)} | |",
+            f"| deliveries/s, one worker ({rate.count:,} queued) | {rate.per_second:,.0f} "
+            f"| ≥ {WORKER_DELIVERIES_PER_SECOND} "
+            f"| {met(rate.per_second >= WORKER_DELIVERIES_PER_SECOND)} | {rate.cpu} |",
+            f"| raw POST/s, same httpx client, {concurrency} threads | {raw.per_second:,.0f} "
+            f"| | | {raw.cpu} |",
+            f"| deliveries vs raw POST rate | {share:.0%} | ≥ {DELIVERIES_VS_RAW:.0%} "
+            f"| {met(share >= DELIVERIES_VS_RAW)} | |",
+        ]
+
+    def load_generator_note(self) -> str:
+        first = next(iter(self.api))
+        baseline = self.api[first][BASELINE]
+        verdict = (
+            "the server, not the load generator, is what saturates"
+            if baseline.cpu.load < 50 and baseline.cpu.server > baseline.cpu.load * 4
+            else "**the load generator took a large share: treat the numbers with care**"
+        )
+        return (
+            f"wrk is not the bottleneck: on /healthz ({first}) it used "
+            f"{baseline.cpu.load:.0f}% of one core while gunicorn used "
+            f"{baseline.cpu.server:.0f}%: {verdict}."
+        )
+
+    def targets(self) -> list[str]:
+        """Every target in one list (API shares at the first scale measured)."""
+        first = next(iter(self.api))
+        lines = []
+        for endpoint, target in API_TARGETS.items():
+            ratio = self.ratio(first, endpoint)
+            ok = ratio >= target and not self.api[first][endpoint].errors
+            lines.append(f"- {met(ok)}: {endpoint} ≥ {target:.0%} of /healthz: {ratio:.0%}")
+        share = self.throughput.per_second / self.raw.per_second
+        lines.append(
+            f"- {met(share >= DELIVERIES_VS_RAW)}: deliveries ≥ {DELIVERIES_VS_RAW:.0%} of the "
+            f"raw POST rate: {share:.0%}"
+        )
+        for scale in self.api:
+            if scale != "small" and "small" in self.api:
+                worst = min(self.growth(scale, endpoint) for endpoint in ENDPOINTS[1:])
+                lines.append(
+                    f"- {met(worst >= -LARGE_DATA_TOLERANCE)}: {scale} within "
+                    f"{LARGE_DATA_TOLERANCE:.0%} of small: worst change {worst:+.0%}"
+                )
+        latency, rate = self.latency, self.throughput.per_second
+        lines += [
+            f"- {met(latency.p50_ms < LATENCY_P50_MS)}: commit → receipt p50 < "
+            f"{LATENCY_P50_MS} ms: {latency.p50_ms:.1f} ms",
+            f"- {met(latency.p99_ms < LATENCY_P99_MS)}: commit → receipt p99 < "
+            f"{LATENCY_P99_MS} ms: {latency.p99_ms:.1f} ms",
+            f"- {met(rate >= WORKER_DELIVERIES_PER_SECOND)}: one worker ≥ "
+            f"{WORKER_DELIVERIES_PER_SECOND} deliveries/s: {rate:,.0f}",
+        ]
+        return lines
+
+    def markdown(self) -> str:
+        options = self.options
+        others = max(
+            measurement.cpu.other for scale in self.api.values() for measurement in scale.values()
+        )
+        lines = [
+            "# `make bench` results",
+            "",
+            *machine(),
+            "",
+            f"Production settings (DEBUG off), gunicorn with gunicorn.conf.py ({self.web}); "
+            f"wrk -t{options.wrk_threads} -c{options.connections} -d{options.seconds}s after "
+            f"a {options.warmup_seconds} s warm-up per endpoint; requests as through the "
+            "TLS proxy (`X-Forwarded-Proto: https`). Each ratio is to /healthz measured in "
+            "the same run at the same scale.",
+            "",
+            CPU_NOTE + " " + self.load_generator_note(),
+            "",
+        ]
+        if others > 20:
+            lines += [
+                f"Other processes were running during the measurements (up to {others:.0f}% "
+                "of a core: the 'other' column), so these numbers are lower than on an idle "
+                "machine.",
+                "",
+            ]
+        lines += ["## API, 32 concurrent connections", "", *self.api_tables()]
+        growth = self.growth_table()
+        if growth:
+            lines += [
+                "## Cost as data grows",
+                "",
+                "Each endpoint's share of /healthz at each scale and its change from the "
+                "small scale (the target; the baseline is measured again at each scale, so "
+                "a busier machine does not pass for a slower endpoint), and the CPU a "
+                "request costs (gunicorn and PostgreSQL), which other processes on the "
+                "machine do not change.",
+                "",
+                *growth,
+                "",
+            ]
+        lines += [
+            "## Webhook delivery, one worker against a loopback receiver",
+            "",
+            *self.delivery_table(),
+            "",
+            "## Targets",
+            "",
+            *self.targets(),
+            "",
+        ]
+        return "\n".join(lines)
