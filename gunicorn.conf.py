@@ -4,13 +4,13 @@ import os
 from typing import Any
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-# Sized for 2-core machines by `python -m bench --tune` (bench/tuning.md): 3 processes
-# of 4 threads saturate both cores (with PostgreSQL on the same machine) on /healthz and
-# on lead create, each within 7% of the best shape measured. Two processes leave CPU idle
-# while their threads wait on the database (lead create: 128-195 req/s against 256);
-# more processes add memory and connections for nothing.
+# Sized for 2-core machines by `python -m bench --tune` (bench/tuning.md): 2 processes
+# of 4 threads gave the best /healthz and lead-create rates and the least CPU per
+# request. One process is held to one core by the GIL; more than two spend CPU switching
+# between them (lead create: 8.5 ms of CPU a request at 2 x 4, 9.9 at 3 x 4, 11 at
+# 4 x 4); 4 threads cover a request's database round trips, 8 add nothing.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_WORKERS", "3"))
+workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
 # A worker that stops heartbeating this long (stuck, not merely busy: gthread's main
 # loop heartbeats while requests run in threads) is killed and replaced.

@@ -4,6 +4,7 @@ and the README's "Speed" section."""
 
 import os
 import sys
+import tempfile
 
 import django
 
@@ -11,15 +12,16 @@ from . import config, stack
 
 
 def main() -> None:
-    os.environ.update(config.production_environment())
-    stack.fresh_database()
-    django.setup()
-    from . import run  # imports the models: only once Django is set up
+    with tempfile.TemporaryDirectory(prefix="bench-metrics-") as metrics_directory:
+        os.environ.update(config.production_environment(metrics_directory))
+        stack.fresh_database()
+        django.setup()
+        from . import run  # imports the models: only once Django is set up
 
-    if "--tune" in sys.argv[1:]:
-        run.tune()
-    else:
-        run.bench()
+        if "--tune" in sys.argv[1:]:
+            run.tune()
+        else:
+            run.bench()
 
 
 if __name__ == "__main__":

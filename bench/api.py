@@ -93,10 +93,13 @@ class Api:
         return runs[endpoint](seconds)
 
     def all(self, endpoints: list[str] = ENDPOINTS) -> dict[str, Measurement]:
-        """Each endpoint warmed up, then measured; the baseline first."""
+        """Each endpoint warmed up, then measured. The baseline is measured first and
+        again last, and counts as both runs together: the machine's pace drifts (other
+        work, its neighbours on the host), and each ratio should see the same drift."""
         results = {}
         for endpoint in endpoints:
             if self.options.warmup_seconds:
                 self.measure(endpoint, self.options.warmup_seconds)
             results[endpoint] = self.measure(endpoint, self.options.seconds)
+        results[BASELINE] += self.measure(BASELINE, self.options.seconds)
         return results

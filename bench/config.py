@@ -7,6 +7,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 DATABASE_URL = os.environ.get(
@@ -70,11 +72,13 @@ def options() -> Options:
     )
 
 
-def production_environment() -> dict[str, str]:
-    """Production settings (DEBUG off, JSON logs, security middleware on), as served
-    behind a TLS-terminating proxy: the load generator sends `X-Forwarded-Proto: https`.
+def production_environment(metrics_directory: str) -> dict[str, str]:
+    """Production settings (DEBUG off, JSON logs, security middleware, metrics, rate
+    limits), as served behind a TLS-terminating proxy: the load generator sends
+    `X-Forwarded-Proto: https` and `X-Forwarded-For`.
 
-    Webhook URLs on loopback are allowed, since the receiver is on 127.0.0.1.
+    Webhook URLs on loopback are allowed, since the receiver is on 127.0.0.1. The rate
+    limits stay on, so that their cost is measured, but far above what the bench sends.
     """
     return {
         "DJANGO_SETTINGS_MODULE": "realgeeks.settings",
@@ -83,6 +87,12 @@ def production_environment() -> dict[str, str]:
         "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-" + secrets.token_urlsafe(48),
         "ALLOWED_HOSTS": "127.0.0.1",
         "WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
+        "SUBSCRIPTION_SECRET_KEYS": Fernet.generate_key().decode(),
+        "METRICS_TOKEN": secrets.token_urlsafe(32),
+        "PROMETHEUS_MULTIPROC_DIR": metrics_directory,
+        "RATE_LIMIT_TOKEN_PER_CLIENT": "100000000/m",
+        "RATE_LIMIT_TOKEN_PER_IP": "100000000/m",
+        "RATE_LIMIT_INCOMING_API_PER_CLIENT": "100000000/m",
         "DEBUG": "false",
         "LOG_LEVEL": "WARNING",
     }

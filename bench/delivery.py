@@ -1,19 +1,18 @@
 """Webhook delivery against the loopback receiver: commit → receipt latency, one
 worker's deliveries/s, and the raw POST rate of the worker's HTTP client."""
 
+import asyncio
 import statistics
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from django.conf import settings
 from django.db import connection, transaction
 from procrastinate.contrib.django.models import ProcrastinateWorker
 
-from leads.delivery import http_client, sign
+from leads.delivery import new_http_client, sign
 from leads.models import Delivery, DeliveryState, LeadEvent
 from leads.services import lead_create
 
@@ -118,10 +117,10 @@ def throughput(bench: Bench, *, log_dir: Path, count: int) -> Rate:
     return Rate(count=stats["count"], seconds=stats["last"] - stats["first"], cpu=cpu)
 
 
-def raw_post_rate(*, count: int, receiver_pid: int) -> Rate:
-    """The worker's own HTTP client (leads.delivery.http_client) POSTing a real delivery
-    body to the same receiver, with the worker's concurrency and nothing else: the
-    ceiling for deliveries/s on this machine."""
+def raw_post_rate(*, count: int, concurrency: int, receiver_pid: int) -> Rate:
+    """The worker's HTTP client (leads.delivery.new_http_client: httpx's async client)
+    POSTing a real delivery body to the same receiver, `concurrency` at once, and nothing
+    else: the ceiling for deliveries/s on this machine."""
     event = LeadEvent.objects.order_by("-created").first()
     assert event is not None
     body = bytes(event.body)
@@ -132,25 +131,21 @@ def raw_post_rate(*, count: int, receiver_pid: int) -> Rate:
         "X-Lead-Router-Timestamp": "2026-01-01T00:00:00.000000Z",
         "X-Lead-Router-Message-Id": event.id.hex,
     }
-    client = http_client()
-    concurrency = int(settings.PROCRASTINATE_WORKER_DEFAULTS["concurrency"])
-    remaining = iter(range(count))
-    lock = threading.Lock()
 
-    def post_until_done() -> None:
-        while True:
-            with lock:
-                if next(remaining, None) is None:
-                    return
-            client.post(f"{RECEIVER}/hook", content=body, headers=headers).raise_for_status()
+    async def post_all() -> None:
+        remaining = iter(range(count))
+        async with new_http_client() as client:
+
+            async def post_until_done() -> None:
+                for _ in remaining:  # shared: each request is taken once
+                    response = await client.post(f"{RECEIVER}/hook", content=body, headers=headers)
+                    response.raise_for_status()
+
+            await asyncio.gather(*(post_until_done() for _ in range(concurrency)))
 
     receiver_reset()
-    threads = [threading.Thread(target=post_until_done) for _ in range(concurrency)]
     meter = Meter(server_pids=[receiver_pid], database=config.DATABASE_NAME)
     started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    asyncio.run(post_all())
     seconds = time.monotonic() - started
     return Rate(count=count, seconds=seconds, cpu=meter.usage())

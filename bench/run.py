@@ -4,6 +4,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
@@ -41,7 +42,14 @@ def bench() -> None:
                 print("Delivery: one worker's deliveries/s ...", flush=True)
                 throughput = delivery.throughput(bench, log_dir=work, count=options.deliveries)
                 print("Delivery: raw POST rate of the same client ...", flush=True)
-                raw = delivery.raw_post_rate(count=options.deliveries, receiver_pid=receiver.pid)
+                raw = delivery.raw_post_rate(
+                    count=options.deliveries,
+                    concurrency=int(settings.PROCRASTINATE_WORKER_DEFAULTS["concurrency"]),
+                    receiver_pid=receiver.pid,
+                )
+                raw_one = delivery.raw_post_rate(
+                    count=options.deliveries, concurrency=1, receiver_pid=receiver.pid
+                )
                 with stack.web(work) as web:
                     api = Api(bench, options=options, web_pid=web.pid, work_dir=work)
                     for scale in options.scales:
@@ -64,6 +72,7 @@ def bench() -> None:
             latency=latency,
             throughput=throughput,
             raw=raw,
+            raw_one=raw_one,
         )
         markdown = results.markdown()
         print("\n" + markdown)
@@ -117,8 +126,9 @@ def tune() -> None:
         *description,
         "",
         f"wrk -t{options.wrk_threads} -c{options.connections} -d{options.seconds}s after a "
-        f"{options.warmup_seconds} s warm-up, production settings; the best of {rounds} "
-        "rounds taken in turn.",
+        f"{options.warmup_seconds} s warm-up, production settings, a connection per "
+        f"request as through nginx; the best of {rounds} rounds taken in turn. /healthz "
+        "is measured before and after lead create.",
         "",
         "| workers x threads | /healthz req/s | p99 ms | lead create req/s | p50 ms | p99 ms "
         "| vs /healthz | CPU ms/request | CPU % wrk / gunicorn / PostgreSQL / other |",
