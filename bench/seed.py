@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from leads.models import Lead
 from oauth_provider.models import Application
 from sites.models import Site
-from subscriptions.models import Subscription
+from subscriptions.crypto import encrypt_secret
 
 SEED_DOMAIN = ".seed.example.com"
 LEADS_PER_SITE = 10
@@ -117,15 +117,15 @@ TABLES = [
 
 
 def _insert(*, first: int, last: int, application: Application) -> None:
-    params = {
+    params: dict[str, int | str] = {
         "first": first,
         "last": last,
         "after_site": Site.objects.order_by("-id").values_list("id", flat=True).first() or 0,
         "domain": SEED_DOMAIN,
         "application": application.pk,
         "leads_per_site": LEADS_PER_SITE,
-        # Encrypted as the model stores it (one token for every row: they are not read).
-        "secret": Subscription(secret="seed-subscription-secret").secret_encrypted,
+        # Encrypted as the model stores it (one token for every row: it decrypts the same).
+        "secret": encrypt_secret("seed-subscription-secret"),
     }
     with transaction.atomic(), connection.cursor() as cursor:
         # Every row is consistent by construction: skip the per-row foreign-key triggers,
