@@ -49,6 +49,7 @@ SCALES: dict[str, tuple[int, int]] = {
 class Options:
     scales: list[str]
     seconds: int  # each wrk measurement
+    rounds: int  # measurements of each endpoint; the fastest counts
     warmup_seconds: int
     connections: int
     wrk_threads: int
@@ -63,7 +64,8 @@ def options() -> Options:
         raise SystemExit(f"BENCH_SCALES: unknown {unknown}; choose among {', '.join(SCALES)}")
     return Options(
         scales=[s for s in SCALES if s in scales],
-        seconds=int(os.environ.get("BENCH_SECONDS", "10")),
+        seconds=int(os.environ.get("BENCH_SECONDS", "5")),
+        rounds=int(os.environ.get("BENCH_ROUNDS", "3")),
         warmup_seconds=int(os.environ.get("BENCH_WARMUP_SECONDS", "2")),
         connections=int(os.environ.get("BENCH_CONNECTIONS", "32")),
         wrk_threads=int(os.environ.get("BENCH_WRK_THREADS", "1")),

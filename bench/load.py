@@ -24,29 +24,6 @@ class Measurement:
     def rps(self) -> float:
         return self.requests / self.seconds
 
-    def __add__(self, other: "Measurement") -> "Measurement":
-        """Two runs of one endpoint as one: their rate over both, the mean p50, the worse
-        p99."""
-        seconds = self.seconds + other.seconds
-
-        def mean(a: float, b: float) -> float:
-            return (a * self.seconds + b * other.seconds) / seconds
-
-        return Measurement(
-            requests=self.requests + other.requests,
-            seconds=seconds,
-            p50_ms=mean(self.p50_ms, other.p50_ms),
-            p99_ms=max(self.p99_ms, other.p99_ms),
-            max_ms=max(self.max_ms, other.max_ms),
-            errors=self.errors + other.errors,
-            cpu=Usage(
-                load=mean(self.cpu.load, other.cpu.load),
-                server=mean(self.cpu.server, other.cpu.server),
-                database=mean(self.cpu.database, other.cpu.database),
-                other=mean(self.cpu.other, other.cpu.other),
-            ),
-        )
-
     @property
     def cpu_ms(self) -> float:
         """CPU per request, gunicorn's and PostgreSQL's: what a request costs, whatever

@@ -237,9 +237,10 @@ class Results:
             f"gunicorn with gunicorn.conf.py ({self.web}); wrk -t{options.wrk_threads} "
             f"-c{options.connections} -d{options.seconds}s after a {options.warmup_seconds} s "
             "warm-up per endpoint; requests as through the TLS proxy (`X-Forwarded-Proto: "
-            "https`, `X-Forwarded-For`), a connection each, as nginx proxies by default. Each "
-            "ratio is to /healthz measured in the same run at the same scale, first and "
-            "last (its row is the two runs together).",
+            "https`, `X-Forwarded-For`), a connection each, as nginx proxies by default. "
+            f"Each figure is the fastest of {options.rounds} rounds taken in turn across the "
+            "endpoints (other work only ever slows a round down); each ratio is to /healthz "
+            "measured the same way at the same scale.",
             "",
             CPU_NOTE + " " + self.load_generator_note(),
             "",

@@ -87,9 +87,7 @@ TUNE_SHAPES = "1x8,2x4,2x8,3x4,4x2,4x4,5x2"
 
 
 def tune() -> None:
-    """/healthz and lead create for several workers x threads (`BENCH_TUNE_SHAPES`),
-    `BENCH_TUNE_ROUNDS` rounds taken in turn; the best round of each counts, since
-    other work on the machine can only slow a measurement down."""
+    """/healthz and lead create for several workers x threads (`BENCH_TUNE_SHAPES`)."""
     options = config.options()
     bench = prepare()
     shapes = [
@@ -99,48 +97,44 @@ def tune() -> None:
             for shape in os.environ.get("BENCH_TUNE_SHAPES", TUNE_SHAPES).split(",")
         )
     ]
-    rounds = int(os.environ.get("BENCH_TUNE_ROUNDS", "2"))
-    best: dict[tuple[int, int], dict[str, Measurement]] = {}
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-") as directory:
-            work = Path(directory)
-            for round_number in range(1, rounds + 1):
-                for workers, threads in shapes:
-                    print(
-                        f"Round {round_number}: {workers} workers x {threads} threads", flush=True
-                    )
-                    with stack.web(work, workers=workers, threads=threads) as web:
-                        api = Api(bench, options=options, web_pid=web.pid, work_dir=work)
-                        results = api.all([BASELINE, LEAD_CREATE])
-                    kept = best.setdefault((workers, threads), results)
-                    for endpoint, result in results.items():
-                        if result.rps > kept[endpoint].rps:
-                            kept[endpoint] = result
-        description = machine()
-    finally:
-        connections.close_all()
-        stack.drop_database()
     lines = [
-        "# gunicorn workers x threads (`python -m bench --tune`)",
-        "",
-        *description,
-        "",
-        f"wrk -t{options.wrk_threads} -c{options.connections} -d{options.seconds}s after a "
-        f"{options.warmup_seconds} s warm-up, production settings, a connection per "
-        f"request as through nginx; the best of {rounds} rounds taken in turn. /healthz "
-        "is measured before and after lead create.",
-        "",
         "| workers x threads | /healthz req/s | p99 ms | lead create req/s | p50 ms | p99 ms "
         "| vs /healthz | CPU ms/request | CPU % wrk / gunicorn / PostgreSQL / other |",
         "|---|--:|--:|--:|--:|--:|--:|--:|---|",
     ]
-    for (workers, threads), results in best.items():
-        healthz, create = results[BASELINE], results[LEAD_CREATE]
-        lines.append(
-            f"| {workers} x {threads} | {healthz.rps:,.0f} | {healthz.p99_ms:.1f} "
-            f"| {create.rps:,.0f} | {create.p50_ms:.1f} | {create.p99_ms:.1f} "
-            f"| {create.rps / healthz.rps:.0%} | {create.cpu_ms:.2f} | {create.cpu} |"
-        )
-    markdown = "\n".join(lines) + "\n"
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-") as directory:
+            work = Path(directory)
+            for workers, threads in shapes:
+                print(f"{workers} workers x {threads} threads ...", flush=True)
+                with stack.web(work, workers=workers, threads=threads) as web:
+                    api = Api(bench, options=options, web_pid=web.pid, work_dir=work)
+                    results = api.all([BASELINE, LEAD_CREATE])
+                healthz, create = results[BASELINE], results[LEAD_CREATE]
+                lines.append(
+                    f"| {workers} x {threads} | {healthz.rps:,.0f} | {healthz.p99_ms:.1f} "
+                    f"| {create.rps:,.0f} | {create.p50_ms:.1f} | {create.p99_ms:.1f} "
+                    f"| {create.rps / healthz.rps:.0%} | {create.cpu_ms:.2f} | {create.cpu} |"
+                )
+                print(lines[-1], flush=True)
+        description = machine()
+    finally:
+        connections.close_all()
+        stack.drop_database()
+    markdown = "\n".join(
+        [
+            "# gunicorn workers x threads (`python -m bench --tune`)",
+            "",
+            *description,
+            "",
+            f"wrk -t{options.wrk_threads} -c{options.connections} -d{options.seconds}s after "
+            f"a {options.warmup_seconds} s warm-up, production settings, a connection per "
+            f"request as through nginx; the fastest of {options.rounds} rounds taken in "
+            "turn across the two endpoints.",
+            "",
+            *lines,
+            "",
+        ]
+    )
     print("\n" + markdown)
     config.TUNING_RESULTS.write_text(markdown)
