@@ -83,7 +83,7 @@ def bench() -> None:
         stack.drop_database()
 
 
-TUNE_SHAPES = "1x8,2x4,2x8,3x4,4x2,4x4,5x2"
+TUNE_SHAPES = "1x8,2x4,2x8,3x4,4x2,4x4,5x2,6x2"
 
 
 def tune() -> None:

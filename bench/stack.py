@@ -15,20 +15,21 @@ from psycopg import sql
 from . import config
 
 
-def fresh_database() -> None:
-    """Drop and recreate the bench database: every run starts from nothing."""
+def _admin(statement: sql.Composed) -> None:
     admin_url = config.DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
-        name = sql.Identifier(config.DATABASE_NAME)
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        connection.execute(statement)
 
 
 def drop_database() -> None:
-    admin_url = config.DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        name = sql.Identifier(config.DATABASE_NAME)
-        connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+    name = sql.Identifier(config.DATABASE_NAME)
+    _admin(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+
+
+def fresh_database() -> None:
+    """Drop and recreate the bench database: every run starts from nothing."""
+    drop_database()
+    _admin(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config.DATABASE_NAME)))
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.02) -> bool:
