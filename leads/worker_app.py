@@ -22,8 +22,9 @@ async def check_connection_if_suspect(connection: AsyncConnection[Any]) -> None:
     """
     if connection.closed:
         raise ConnectionError("connection closed")
-    readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    if readable:
+    poller = select.poll()  # not select(): it fails on descriptors past 1024
+    poller.register(connection.fileno(), select.POLLIN)
+    if poller.poll(0):
         await AsyncConnectionPool.check_connection(connection)
 
 
@@ -34,7 +35,7 @@ async def use_autocommit(connection: AsyncConnection[Any]) -> None:
 def worker_pool(**kwargs: Any) -> AsyncConnectionPool:
     """procrastinate's pool, with two round trips less for each query the worker makes:
     autocommit (every query it sends is one statement, and a pooled connection otherwise
-    sends COMMIT when handed back) and the cheap check below."""
+    sends COMMIT when handed back) and the cheap check above."""
     return AsyncConnectionPool(
         **{**kwargs, "check": check_connection_if_suspect, "configure": use_autocommit}
     )
