@@ -11,22 +11,13 @@ from django.test import Client
 from leads.models import Activity, Lead, LeadEvent
 from oauth_provider.models import Connection
 from tests.factories import CLIENT_SECRET, ApplicationFactory, SiteFactory, issue_access_token
+from tests.http import send
+from tests.leads.samples import ACTIVITY, LEAD
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 # What the published client sends (reference §4.4).
 CONTENT_TYPE = "application/json; charset=utf-8"
-
-LEAD = {
-    "source": "Zillow",
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada@example.com",
-    "phone": "808-123-1234",
-    "role": "Buyer",
-}
-
-ACTIVITY = {"type": "property_viewed", "source": "Zillow", "description": "Viewed 12 Main St"}
 
 
 def basic(client_id: str, secret: str = CLIENT_SECRET) -> str:
@@ -36,14 +27,7 @@ def basic(client_id: str, secret: str = CLIENT_SECRET) -> str:
 def call(method, path, body=None, authorization=None, content_type=CONTENT_TYPE):
     """One request; `body` is sent as JSON unless it already is bytes or str."""
     extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
-    data: bytes | str
-    if body is None:
-        data = b""
-    elif isinstance(body, bytes | str):
-        data = body
-    else:
-        data = json.dumps(body)
-    return Client().generic(method, path, data, content_type=content_type, **extra)
+    return send(method, path, body, content_type=content_type, **extra)
 
 
 def leads_path(site_uuid) -> str:

@@ -8,19 +8,9 @@ import pytest
 from leads.models import Lead, LeadEvent
 from oauth_provider.models import Connection
 from tests.factories import CLIENT_SECRET
+from tests.leads.samples import ACTIVITY, LEAD
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "transactional_db")
-
-LEAD = {
-    "source": "Zillow",
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada@example.com",
-    "phone": "808-123-1234",
-    "role": "Buyer",
-}
-
-ACTIVITY = {"type": "property_viewed", "source": "Zillow", "description": "Viewed 12 Main St"}
 
 
 @pytest.fixture

@@ -643,7 +643,8 @@ def test_expired_access_token_can_still_be_refreshed(site, application):
 # --- PKCE (RFC 7636, RFC 9700 §2.1.1) -----------------------------------------------------
 
 
-def test_confidential_client_with_s256_and_the_right_verifier_gets_tokens(user, site, application):
+def code_for_s256_challenge(user, application, site) -> tuple[str, Pkce]:
+    """A code issued against an S256 challenge, and the PKCE pair it was issued for."""
     pkce = Pkce.new()
     redirect = approve(
         signed_in(user),
@@ -652,8 +653,27 @@ def test_confidential_client_with_s256_and_the_right_verifier_gets_tokens(user, 
         code_challenge=pkce.challenge,
         code_challenge_method="S256",
     )
+    return redirect["code"], pkce
 
-    response = exchange_code(Client(), application, redirect["code"], code_verifier=pkce.verifier)
+
+def exchange_public_code(application, code: str, verifier: str):
+    """A public client's exchange: its client_id in the body, no secret."""
+    return Client().post(
+        TOKEN,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": application.client_id,
+            "code_verifier": verifier,
+        },
+    )
+
+
+def test_confidential_client_with_s256_and_the_right_verifier_gets_tokens(user, site, application):
+    code, pkce = code_for_s256_challenge(user, application, site)
+
+    response = exchange_code(Client(), application, code, code_verifier=pkce.verifier)
 
     assert response.status_code == 200
 
@@ -661,34 +681,18 @@ def test_confidential_client_with_s256_and_the_right_verifier_gets_tokens(user, 
 def test_confidential_client_with_s256_and_a_wrong_verifier_is_invalid_grant(
     user, site, application
 ):
-    pkce = Pkce.new()
-    redirect = approve(
-        signed_in(user),
-        application,
-        site,
-        code_challenge=pkce.challenge,
-        code_challenge_method="S256",
-    )
+    code, _ = code_for_s256_challenge(user, application, site)
 
-    response = exchange_code(
-        Client(), application, redirect["code"], code_verifier=Pkce.new().verifier
-    )
+    response = exchange_code(Client(), application, code, code_verifier=Pkce.new().verifier)
 
     assert_json_error(response, 400, "invalid_grant")
 
 
 def test_confidential_client_that_sent_a_challenge_must_send_the_verifier(user, site, application):
     # RFC 7636 §4.5/§4.6: once a challenge was sent, the token request needs the verifier.
-    pkce = Pkce.new()
-    redirect = approve(
-        signed_in(user),
-        application,
-        site,
-        code_challenge=pkce.challenge,
-        code_challenge_method="S256",
-    )
+    code, _ = code_for_s256_challenge(user, application, site)
 
-    response = exchange_code(Client(), application, redirect["code"])
+    response = exchange_code(Client(), application, code)
 
     assert_json_error(response, 400, "invalid_request")
 
@@ -756,50 +760,18 @@ def test_public_client_without_pkce_is_refused_at_authorize(user, site, public_a
 
 
 def test_public_client_with_s256_gets_tokens_without_a_secret(user, site, public_application):
-    pkce = Pkce.new()
-    redirect = approve(
-        signed_in(user),
-        public_application,
-        site,
-        code_challenge=pkce.challenge,
-        code_challenge_method="S256",
-    )
+    code, pkce = code_for_s256_challenge(user, public_application, site)
 
-    response = Client().post(
-        TOKEN,
-        {
-            "grant_type": "authorization_code",
-            "code": redirect["code"],
-            "redirect_uri": REDIRECT_URI,
-            "client_id": public_application.client_id,
-            "code_verifier": pkce.verifier,
-        },
-    )
+    response = exchange_public_code(public_application, code, pkce.verifier)
 
     assert response.status_code == 200, response.content
     assert response.json()["site_uuid"] == str(site.uuid)
 
 
 def test_public_client_with_a_wrong_verifier_is_invalid_grant(user, site, public_application):
-    pkce = Pkce.new()
-    redirect = approve(
-        signed_in(user),
-        public_application,
-        site,
-        code_challenge=pkce.challenge,
-        code_challenge_method="S256",
-    )
+    code, _ = code_for_s256_challenge(user, public_application, site)
 
-    response = Client().post(
-        TOKEN,
-        {
-            "grant_type": "authorization_code",
-            "code": redirect["code"],
-            "redirect_uri": REDIRECT_URI,
-            "client_id": public_application.client_id,
-            "code_verifier": Pkce.new().verifier,
-        },
-    )
+    response = exchange_public_code(public_application, code, Pkce.new().verifier)
 
     assert_json_error(response, 400, "invalid_grant")
 

@@ -12,6 +12,7 @@ from django.test.client import FakePayload
 from oauth_provider.models import AccessToken
 from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, issue_access_token
+from tests.http import send
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -26,14 +27,7 @@ def call(method, path, token=None, body=None, content_type="application/json", *
     """One request as a partner would send it; `body` is sent as JSON unless it is bytes/str."""
     if token is not None:
         extra["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    data: bytes | str
-    if body is None:
-        data = b""
-    elif isinstance(body, bytes | str):
-        data = body
-    else:
-        data = json.dumps(body)
-    return Client().generic(method, path, data, content_type=content_type, **extra)
+    return send(method, path, body, content_type=content_type, **extra)
 
 
 def put(site_uuid, token, body=BODY, **kwargs):
