@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -445,6 +445,21 @@ def test_pending_deliveries_are_the_queue_depth(receiver, site, application):
     lead_create(site=site, fields={"source": "Website", "first_name": "Joe"})
 
     assert value(scrape(), QUEUE_DEPTH) == 2
+
+
+def test_without_the_queue_table_the_scrape_answers_without_the_queue_gauges(caplog):
+    """A database error leaves the queue gauges out, logged; the other metrics answer.
+    (The rename is undone with the test's transaction.)"""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {Delivery._meta.db_table} RENAME TO deliveries_elsewhere")
+
+    samples = scrape()
+
+    names = {name for name, _ in samples}
+    assert QUEUE_DEPTH not in names
+    assert OLDEST_AGE not in names
+    assert DELIVERIES in names
+    assert "metrics: delivery queue not read: ProgrammingError" in caplog.text
 
 
 def test_the_oldest_pending_delivery_sets_the_age(receiver, site, application):
