@@ -10,7 +10,8 @@
         --client-id piesync-demo --client-secret piesync-demo-secret
 
 The demo client's registered redirect URI is http://127.0.0.1:8765/callback, so the
-default --port is 8765. Stop with Ctrl-C.
+default --port is 8765; `--port 0` takes any free port, which a loopback redirect URI
+allows (RFC 8252 §7.3). Stop with Ctrl-C.
 """
 
 import argparse
@@ -97,7 +98,8 @@ def main() -> int:
 
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    redirect_uri = f"http://127.0.0.1:{args.port}/callback"
+    port = server.server_address[1]
+    redirect_uri = f"http://127.0.0.1:{port}/callback"
 
     # 1. Authorize (with PKCE S256 and a state we check).
     state = secrets.token_urlsafe(16)
@@ -155,7 +157,7 @@ def main() -> int:
 
     # 3. Subscribe our own receiver.
     Receiver.webhook_secret = secrets.token_urlsafe(24)
-    hook_url = f"http://127.0.0.1:{args.port}/hook"
+    hook_url = f"http://127.0.0.1:{port}/hook"
     status, body = call(
         "PUT",
         f"{base}/piesync/subscription/{site_uuid}/",
