@@ -14,12 +14,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
 from django.conf import settings
 
+from oauth_provider.models import AccessToken
 from subscriptions.models import Subscription
 from tests.factories import CLIENT_SECRET, PASSWORD, ApplicationFactory
 from tests.oauth_provider.flow import LOGIN, tags
@@ -69,7 +70,12 @@ def application():
 
 
 @pytest.fixture
-def partner(live_server, application) -> Iterator[RunningClient]:
+def client_secret() -> str:
+    return CLIENT_SECRET
+
+
+@pytest.fixture
+def partner(live_server, application, client_secret) -> Iterator[RunningClient]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -79,7 +85,7 @@ def partner(live_server, application) -> Iterator[RunningClient]:
             "--client-id",
             application.client_id,
             "--client-secret",
-            CLIENT_SECRET,
+            client_secret,
             "--port",
             "0",
         ],
@@ -102,6 +108,15 @@ def hidden_fields(page: httpx.Response, **form: str) -> dict[str, str]:
         attributes["name"]: attributes.get("value", "")
         for attributes in tags(page, "input", form=form or None, type="hidden")
     }
+
+
+def with_query(location: str, **changes: str | None) -> str:
+    """`location` with query parameters replaced, added, or (None) removed."""
+    url = urlsplit(location)
+    query = {**dict(parse_qsl(url.query)), **changes}
+    return url._replace(
+        query=urlencode({name: value for name, value in query.items() if value is not None})
+    ).geturl()
 
 
 @dataclass
@@ -149,9 +164,90 @@ def test_allow_connects_and_subscribes_the_clients_receiver(partner, browser, si
     page = browser.follow(location)
 
     assert page.status_code == 200
-    assert "Connected" in page.text
+    assert page.text == f"Connected to {site.domain}. You can close this tab."
     partner.line_containing(f"Subscribed http://127.0.0.1:{urlsplit(location).port}/hook")
     subscription = Subscription.objects.get(site=site, application=application)
     assert subscription.url == f"http://127.0.0.1:{urlsplit(location).port}/hook"
     partner.process.send_signal(signal.SIGINT)
     assert partner.exit() == (0, "")
+
+
+def test_a_second_callback_is_not_handled_again(partner, browser, site):
+    location = browser.consent(partner.authorize_url(), site=site, allow=True)
+    assert browser.follow(location).status_code == 200
+
+    again = browser.follow(location)
+
+    assert again.status_code == 409
+    assert again.text == "This client has already handled its authorization response."
+
+
+def test_deny_shows_the_error_in_the_browser_and_ends_with_it(partner, browser, site, application):
+    location = browser.consent(partner.authorize_url(), site=site, allow=False)
+
+    page = browser.follow(location)
+
+    assert page.status_code == 400
+    assert "Not connected" in page.text
+    assert "access_denied" in page.text
+    status, stderr = partner.exit()
+    assert status == 1
+    assert "authorization refused: access_denied" in stderr
+    assert not AccessToken.objects.filter(application=application).exists()
+
+
+def test_a_response_with_another_state_is_refused(partner, browser, site, application):
+    """RFC 6749 §10.12: a response to a request this client did not send (CSRF)."""
+    location = browser.consent(partner.authorize_url(), site=site, allow=True)
+
+    page = browser.follow(with_query(location, state="someone-elses-state"))
+
+    assert page.status_code == 400
+    assert "state" in page.text
+    status, stderr = partner.exit()
+    assert status == 1
+    assert "state" in stderr
+    assert not AccessToken.objects.filter(application=application).exists()
+
+
+def test_a_response_from_another_issuer_is_refused(partner, browser, site, application):
+    """RFC 9207 §2.4: a mix-up; the code must not be sent to this server's token endpoint."""
+    location = browser.consent(partner.authorize_url(), site=site, allow=True)
+
+    page = browser.follow(with_query(location, iss="https://auth.attacker.example"))
+
+    assert page.status_code == 400
+    assert "https://auth.attacker.example" in page.text
+    status, stderr = partner.exit()
+    assert status == 1
+    assert "https://auth.attacker.example" in stderr
+    assert not AccessToken.objects.filter(application=application).exists()
+
+
+def test_a_response_without_iss_is_refused(partner, browser, site, application):
+    """RFC 9207 §2.4: the metadata says `iss` is always sent, so its absence is refused."""
+    location = browser.consent(partner.authorize_url(), site=site, allow=True)
+
+    page = browser.follow(with_query(location, iss=None))
+
+    assert page.status_code == 400
+    assert "iss" in page.text
+    status, stderr = partner.exit()
+    assert status == 1
+    assert "iss" in stderr
+    assert not AccessToken.objects.filter(application=application).exists()
+
+
+@pytest.mark.parametrize("client_secret", ["not-the-client-secret"])
+def test_a_failed_token_exchange_is_shown_in_the_browser(partner, browser, site, application):
+    location = browser.consent(partner.authorize_url(), site=site, allow=True)
+
+    page = browser.follow(location)
+
+    assert page.status_code == 502
+    assert page.text.startswith("Not connected: token exchange failed: 401")
+    assert "invalid_client" in page.text
+    status, stderr = partner.exit()
+    assert status == 1
+    assert "token exchange failed: 401" in stderr
+    assert not Subscription.objects.exists()
