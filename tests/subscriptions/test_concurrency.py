@@ -1,104 +1,126 @@
-"""Concurrent PUTs for one site, with real threads and real PostgreSQL transactions."""
+"""Concurrent writes to one site's subscription, from real threads against a live server
+(each request its own connection and transaction)."""
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import random
 
+import httpx
 import pytest
-from django.db import connection
-from django.test import Client
 
 from subscriptions.models import Subscription
+from tests.concurrency import AT_ONCE, rounds, send_at_once
 from tests.factories import ApplicationFactory, SiteFactory, UserFactory, issue_access_token
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("fast_password_hashing"),
-]
-
-WRITERS = 50
+pytestmark = pytest.mark.usefixtures("transactional_db")
 
 
-def concurrent_puts(path: str, token: str, bodies: list[dict]) -> list[tuple[int, bytes]]:
-    """Every body PUT from its own thread, all released at once; (status, content) of each."""
-    barrier = threading.Barrier(len(bodies))
+class SiteApi:
+    """One site's Subscription API on the live server, with a token."""
 
-    def put(body: dict) -> tuple[int, bytes]:
-        try:
-            client = Client()
-            barrier.wait(timeout=30)
-            response = client.put(
-                path,
-                json.dumps(body),
-                content_type="application/json",
-                HTTP_AUTHORIZATION=f"Bearer {token}",
-            )
-            return response.status_code, response.content
-        finally:
-            connection.close()
+    def __init__(self, base_url: str) -> None:
+        self.site = SiteFactory.create(owner=UserFactory.create())
+        self.application = ApplicationFactory.create()
+        token = issue_access_token(site=self.site, application=self.application)
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.subscription_url = f"{base_url}/piesync/subscription/{self.site.uuid}/"
 
-    with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
-        return list(pool.map(put, bodies))
+    def put(self, body: dict) -> httpx.Request:
+        return httpx.Request("PUT", self.subscription_url, json=body, headers=self.headers)
+
+    def delete(self) -> httpx.Request:
+        return httpx.Request("DELETE", self.subscription_url, headers=self.headers)
+
+    def get(self) -> httpx.Response:
+        return httpx.get(self.subscription_url, headers=self.headers)
+
+    def send(self, request: httpx.Request) -> httpx.Response:
+        with httpx.Client() as client:
+            return client.send(request)
 
 
 @pytest.fixture
-def site_and_token():
-    site = SiteFactory.create(owner=UserFactory.create())
-    return site, issue_access_token(site=site, application=ApplicationFactory.create())
+def api(live_server) -> SiteApi:
+    return SiteApi(live_server.url)
 
 
-def bodies_for(site, count: int = WRITERS) -> list[dict]:
+def bodies(label: str, count: int) -> list[dict]:
+    """PUT bodies whose url and secret both name the writer, to spot a mixed row."""
     return [
-        {"url": f"https://hooks{n}.piesync.test/v1/{site.uuid}", "secret": f"secret-{n}"}
+        {"url": f"https://{label}-{n}.piesync.test/hook", "secret": f"{label}-{n}"}
         for n in range(count)
     ]
 
 
-def test_concurrent_puts_all_succeed_and_leave_one_row_with_one_writers_values(site_and_token):
-    site, token = site_and_token
-    bodies = bodies_for(site)
-
-    answers = concurrent_puts(f"/piesync/subscription/{site.uuid}/", token, bodies)
-
-    assert [status for status, _ in answers] == [200] * WRITERS
-    assert [json.loads(content) for _, content in answers] == bodies
-    [row] = Subscription.objects.filter(site=site)
-    assert {"url": row.url, "secret": row.secret} in bodies
+def stored(api: SiteApi) -> list[dict]:
+    return [
+        {"url": row.url, "secret": row.secret} for row in Subscription.objects.filter(site=api.site)
+    ]
 
 
-def test_concurrent_puts_keep_an_existing_rows_identity(site_and_token):
-    site, token = site_and_token
-    path = f"/piesync/subscription/{site.uuid}/"
-    first = Client().put(
-        path,
-        json.dumps({"url": "https://first.piesync.test/", "secret": "first"}),
-        content_type="application/json",
-        HTTP_AUTHORIZATION=f"Bearer {token}",
-    )
-    assert first.status_code == 200
-    original = Subscription.objects.get(site=site)
+def test_concurrent_puts_all_succeed_and_leave_one_row_with_one_writers_values(api):
+    writers = bodies("w", AT_ONCE)
 
-    answers = concurrent_puts(path, token, bodies_for(site))
+    answers = send_at_once([api.put(body) for body in writers])
 
-    assert {status for status, _ in answers} == {200}
-    [row] = Subscription.objects.filter(site=site)
+    assert [answer.status_code for answer in answers] == [200] * AT_ONCE
+    assert [answer.json() for answer in answers] == writers
+    [row] = stored(api)
+    assert row in writers
+
+
+def test_concurrent_puts_keep_an_existing_rows_identity(api):
+    assert api.send(api.put(bodies("first", 1)[0])).status_code == 200
+    original = Subscription.objects.get(site=api.site)
+
+    answers = send_at_once([api.put(body) for body in bodies("w", AT_ONCE)])
+
+    assert {answer.status_code for answer in answers} == {200}
+    [row] = Subscription.objects.filter(site=api.site)
     assert row.pk == original.pk
     assert row.created == original.created
     assert row.updated > original.updated
 
 
-def test_the_last_committed_put_wins(site_and_token):
+def test_the_last_committed_put_wins(api):
     """Sequential rounds of racing writers: whatever raced, a later round always wins."""
-    site, token = site_and_token
-    path = f"/piesync/subscription/{site.uuid}/"
+    for number in rounds():
+        writers = bodies(f"r{number}", AT_ONCE)
 
-    for round_number in range(3):
-        bodies = [
-            {"url": f"https://r{round_number}-{n}.piesync.test/", "secret": f"r{round_number}"}
-            for n in range(10)
-        ]
-        answers = concurrent_puts(path, token, bodies)
-        assert {status for status, _ in answers} == {200}
-        row = Subscription.objects.get(site=site)
-        assert row.secret == f"r{round_number}"
-        assert {"url": row.url, "secret": row.secret} in bodies
+        answers = send_at_once([api.put(body) for body in writers])
+
+        assert {answer.status_code for answer in answers} == {200}
+        [row] = stored(api)
+        assert row in writers
+
+
+def shuffled(requests: list[httpx.Request], seed: int) -> list[httpx.Request]:
+    """In an order that differs from round to round, and is the same on every run."""
+    random.Random(seed).shuffle(requests)
+    return requests
+
+
+def put_delete_mix(api: SiteApi, label: str, *, puts: int, deletes: int) -> list[httpx.Request]:
+    return [api.put(body) for body in bodies(label, puts)] + [api.delete() for _ in range(deletes)]
+
+
+def test_puts_and_deletes_mixed_answer_as_documented_and_leave_the_last_writers_state(api):
+    """Every round races PUTs with DELETEs. A later round's writers committed after an
+    earlier round's, so a row left at the end is one of this round's PUTs, whole (url
+    and secret of one writer); no row means one of its DELETEs came last."""
+    for number in rounds():
+        requests = shuffled(put_delete_mix(api, f"r{number}", puts=5, deletes=5), number)
+
+        answers = send_at_once(requests)
+
+        for request, answer in zip(requests, answers, strict=True):
+            if request.method == "PUT":
+                assert (answer.status_code, answer.json()) == (200, json.loads(request.content))
+            else:
+                assert (answer.status_code, answer.content) == (204, b"")
+        rows = stored(api)
+        assert len(rows) <= 1
+        if rows:
+            assert rows[0] in bodies(f"r{number}", 5)
+            assert api.get().json() == rows[0]
+        else:
+            assert api.get().status_code == 404
