@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -120,9 +120,9 @@ def _event_record(
         .order_by()
         .values("pk")[limit - 1 : limit]
     )
-    subscriptions = Subscription.objects.filter(site_id=lead.site_id, active=True).annotate(
-        backlog_full=backlog_full
-    )
+    subscriptions = Subscription.objects.filter(
+        pk__in=_active_subscriptions_locked(site_id=lead.site_id)
+    ).annotate(backlog_full=backlog_full)
     deliveries = []
     for subscription in subscriptions:
         delivery = Delivery(event=event, subscription=subscription, lead=lead, action=action)
@@ -143,6 +143,25 @@ def _event_record(
         DeliveryState.FAILED, sum(d.state == DeliveryState.FAILED for d in deliveries)
     )
     return event
+
+
+_LOCK_ACTIVE_SUBSCRIPTIONS_SQL = (
+    f"SELECT id FROM {Subscription._meta.db_table} WHERE site_id = %s AND active"  # noqa: S608
+    " FOR KEY SHARE"
+)
+
+
+def _active_subscriptions_locked(*, site_id: int) -> list[int]:
+    """The ids of the site's active subscriptions, locked against a DELETE until commit.
+
+    Without it, a DELETE committing between this read and the commit made the deferred
+    foreign key fail one of the two (a 500), or left a pending delivery it never
+    cancelled. KEY SHARE, which Django's ORM cannot ask for, lets PUTs (no key change)
+    and other events go on.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_ACTIVE_SUBSCRIPTIONS_SQL, [site_id])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _defer_delivery(delivery: Delivery) -> None:

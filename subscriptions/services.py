@@ -77,10 +77,17 @@ def subscription_put(
 
 @transaction.atomic
 def subscription_delete(*, site: Site, application: Application) -> None:
-    """Delete it, and cancel what is still waiting to be delivered to it."""
+    """Delete it, and cancel what is still waiting to be delivered to it.
+
+    Locked first: an event being recorded for it holds it until commit (see
+    `leads.services._event_record`), so that event's delivery is committed, and cancelled
+    here; an event recorded after this commits finds no subscription to deliver to.
+    """
     from leads.services import deliveries_cancel_pending
 
-    subscription = Subscription.objects.filter(site=site, application=application).first()
+    subscription = (
+        Subscription.objects.select_for_update().filter(site=site, application=application).first()
+    )
     if subscription is None:
         return
     deliveries_cancel_pending(

@@ -3,19 +3,22 @@
 
 import json
 import random
+import uuid
 
 import httpx
 import pytest
 
+from leads.models import Delivery, DeliveryState
 from subscriptions.models import Subscription
 from tests.concurrency import AT_ONCE, rounds, send_at_once
 from tests.factories import ApplicationFactory, SiteFactory, UserFactory, issue_access_token
+from tests.leads.samples import LEAD
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 
 class SiteApi:
-    """One site's Subscription API on the live server, with a token."""
+    """One site's Subscription and Incoming Leads APIs on the live server, with a token."""
 
     def __init__(self, base_url: str) -> None:
         self.site = SiteFactory.create(owner=UserFactory.create())
@@ -23,6 +26,7 @@ class SiteApi:
         token = issue_access_token(site=self.site, application=self.application)
         self.headers = {"Authorization": f"Bearer {token}"}
         self.subscription_url = f"{base_url}/piesync/subscription/{self.site.uuid}/"
+        self.leads_url = f"{base_url}/rest/sites/{self.site.uuid}/leads"
 
     def put(self, body: dict) -> httpx.Request:
         return httpx.Request("PUT", self.subscription_url, json=body, headers=self.headers)
@@ -32,6 +36,11 @@ class SiteApi:
 
     def get(self) -> httpx.Response:
         return httpx.get(self.subscription_url, headers=self.headers)
+
+    def new_lead(self) -> httpx.Request:
+        return httpx.Request(
+            "POST", self.leads_url, json={**LEAD, "id": uuid.uuid4().hex}, headers=self.headers
+        )
 
     def send(self, request: httpx.Request) -> httpx.Response:
         with httpx.Client() as client:
@@ -124,3 +133,23 @@ def test_puts_and_deletes_mixed_answer_as_documented_and_leave_the_last_writers_
             assert api.get().json() == rows[0]
         else:
             assert api.get().status_code == 404
+
+
+def test_deliveries_of_a_deleted_subscription_are_cancelled_in_a_put_delete_mix(api):
+    """New leads arrive while PUTs and DELETEs race: every request is answered without a
+    5xx, and only the subscription left at the end has deliveries that are not cancelled."""
+    for number in rounds():
+        assert api.send(api.put(bodies("base", 1)[0])).status_code == 200
+        requests = put_delete_mix(api, f"r{number}", puts=3, deletes=3)
+        requests = shuffled(requests + [api.new_lead() for _ in range(4)], number)
+
+        answers = send_at_once(requests)
+
+        assert [(r.method, a.status_code) for r, a in zip(requests, answers, strict=True)] == [
+            (r.method, {"PUT": 200, "DELETE": 204, "POST": 201}[r.method]) for r in requests
+        ]
+        current = Subscription.objects.filter(site=api.site).first()
+        not_cancelled = Delivery.objects.exclude(state=DeliveryState.CANCELLED)
+        assert set(not_cancelled.values_list("subscription_id", flat=True)) <= (
+            {current.pk} if current else set()
+        )
