@@ -217,6 +217,8 @@ def connect(args: argparse.Namespace, *, base: str, issuer: str, port: int) -> i
     )
     response, reply = Receiver.callbacks.get()
     hook_url = f"http://127.0.0.1:{port}/hook"
+    # The browser waits for this answer, whatever happens here (Ctrl-C included).
+    answer = (500, "Not connected: the client stopped.")
     try:
         code = authorization_code(response, state=state, issuer=issuer)
         # 2. Exchange the code, 3. subscribe our own receiver.
@@ -229,12 +231,15 @@ def connect(args: argparse.Namespace, *, base: str, issuer: str, port: int) -> i
             verifier=verifier,
         )
         subscribe(base, tokens=tokens, hook_url=hook_url)
+        domain = tokens["site_domain"]
+        answer = (200, f"Connected to {domain}. You can close this tab.")
     except Failure as failure:
-        reply.put((failure.status, f"Not connected: {failure}"))
+        answer = (failure.status, f"Not connected: {failure}")
         print(f"!! {failure}", file=sys.stderr)
         return 1
-    domain = tokens["site_domain"]
-    reply.put((200, f"Connected to {domain}. You can close this tab."))
+    finally:
+        reply.put(answer)
+
     print(f"Connected to {domain} (site {tokens['site_uuid']}), scope: {tokens['scope']}")
     print(f"Subscribed {hook_url}. Create or edit a lead on {domain} to see events.\n")
 
