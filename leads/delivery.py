@@ -189,7 +189,8 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
             return Answer(
                 response.status_code,
                 "" if response.is_success else f"HTTP {response.status_code}",
-                snippet[:SNIPPET_BYTES].decode("utf-8", "replace"),
+                # Whatever the bytes (binary, Latin-1, NUL): readable, and never an error.
+                snippet[:SNIPPET_BYTES].decode("utf-8", "backslashreplace"),
                 parse_retry_after(response.headers.get("Retry-After")),
             )
     except TimeoutError:
@@ -199,6 +200,13 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         return Answer(None, f"Timeout: {type(exc).__name__}", "", None)
     except httpx.HTTPError as exc:
         return Answer(None, f"Connection error: {type(exc).__name__}: {exc}", "", None)
+
+
+def storable(text: str) -> str:
+    """`text` as PostgreSQL accepts it: NUL and lone surrogates (which have no UTF-8 form)
+    written as backslash escapes. A partner's answer or an exception's message can hold
+    either, and a failed UPDATE would leave the delivery pending."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
 
 
 def parse_retry_after(value: str | None) -> timedelta | None:
@@ -423,6 +431,9 @@ async def _record(
     connection: AsyncConnection[Any], delivery_id: Any, *, pending_only: bool, **fields: Any
 ) -> bool:
     """UPDATE the named fields of one delivery; whether a row was updated."""
+    fields = {
+        name: storable(value) if isinstance(value, str) else value for name, value in fields.items()
+    }
     fields["updated"] = timezone.now()
     assignments = ", ".join(f"{_DELIVERY_COLUMNS[name]} = %s" for name in fields)
     condition = " AND state = 'pending'" if pending_only else ""

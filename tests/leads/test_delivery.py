@@ -325,3 +325,46 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
 def test_an_absurd_retry_after_is_capped_not_an_error():
     # timedelta() overflows past 999,999,999 days: a partner's header must not crash the job.
     assert parse_retry_after("9" * 30) == timedelta(hours=24)
+
+
+# ---------------------------------------------------------------------------
+# whatever the partner answers, the outcome is recorded
+
+GIF = b"GIF89a\x01\x00\x01\x00\x00\xff\x00"  # 13 bytes, NULs included
+
+
+@pytest.mark.parametrize(
+    ("body", "snippet"),
+    [
+        (b'{"ok": true}\x00', '{"ok": true}\\x00'),
+        (GIF, "GIF89a\x01\\x00\x01\\x00\\x00\\xff\\x00"),  # other controls are kept
+        (b"caf\xe9", "caf\\xe9"),  # Latin-1, not UTF-8
+        (b"\xed\xa0\x80 lone surrogate", "\\xed\\xa0\\x80 lone surrogate"),  # UTF-8 of U+D800
+    ],
+    ids=["nul", "gif", "latin-1", "encoded-surrogate"],
+)
+def test_a_200_with_any_body_is_delivered_and_its_snippet_kept_readable(
+    receiver, site, application, body, snippet
+):
+    receiver.script("/hook", Reply(200, body=body))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_status_code) == (DeliveryState.DELIVERED, 200)
+    assert delivery.response_snippet == snippet
+
+
+def test_a_503_with_a_binary_body_is_recorded_and_retried(receiver, site, application):
+    receiver.script("/hook", Reply(503, body=GIF))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    with pytest.raises(RetryDelivery):
+        deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert (delivery.last_status_code, delivery.last_error) == (503, "HTTP 503")
+    assert delivery.response_snippet.startswith("GIF89a\x01\\x00")
+    assert delivery.next_attempt_at is not None
