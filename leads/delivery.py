@@ -250,7 +250,50 @@ async def deliver_once(
     PartnerBusy (without attempting) when the partner has no free slot; `deferrals` is
     how many times the job has already been put back, for the backoff of the latter.
 
-    The row is written back with targeted UPDATEs, never the whole row: while the request
+    Any other error (from the partner's answer, the stored URL or secret, or this code)
+    is recorded on the delivery and retried on the normal schedule: a job that failed
+    would leave its delivery pending, and nothing would ever send or finish it.
+    """
+    try:
+        await _attempt(delivery_id, database=database, deferrals=deferrals)
+    except RetryDelivery:
+        raise
+    except Exception as exc:
+        logger.exception("delivery %s: unexpected error", delivery_id)
+        async with database.connection() as connection:
+            await _record_unexpected(connection, delivery_id, exc)
+
+
+async def _record_unexpected(
+    connection: AsyncConnection[Any], delivery_id: str, exc: Exception
+) -> None:
+    """Counted as an attempt, so that an error that never goes away ends in `failed`
+    once the schedule is used up rather than being retried for ever."""
+    error = f"Unexpected error: {type(exc).__name__}: {exc}"
+    async with connection.transaction():
+        cursor = await connection.execute(_COUNT_ATTEMPT_SQL, [delivery_id])
+        row = await cursor.fetchone()
+        if row is None:  # finished or cancelled meanwhile
+            return
+        delay = retry_delay(row[0], None)
+        if delay is None:
+            await _finish(
+                connection, delivery_id, DeliveryState.FAILED, error=f"{error}; retries exhausted"
+            )
+            return
+        await _record(
+            connection,
+            delivery_id,
+            pending_only=True,
+            last_error=error,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+    metrics.count_deliveries(metrics.RETRIED)
+    raise RetryDelivery(delay)
+
+
+async def _attempt(delivery_id: str, *, database: AsyncConnectionPool[Any], deferrals: int) -> None:
+    """The row is written back with targeted UPDATEs, never the whole row: while the request
     was in flight the subscription may have been deleted (its deliveries cancelled and
     their `subscription` set to NULL) or the delivery cancelled; writing the whole row
     would put the stale values back (a foreign key to a deleted row, a cancelled delivery
@@ -425,6 +468,10 @@ _DEACTIVATE_SUBSCRIPTION_SQL = (
     f"UPDATE {Subscription._meta.db_table} SET active = false, updated = %s WHERE id = %s"  # noqa: S608
 )
 _DELIVERY_COLUMNS = {field.name: field.column for field in Delivery._meta.concrete_fields}
+_COUNT_ATTEMPT_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET attempts = attempts + 1, updated = now() "  # noqa: S608
+    "WHERE id = %s AND state = 'pending' RETURNING attempts"
+)
 
 
 async def _record(

@@ -2,6 +2,7 @@
 receiver on 127.0.0.1: the address guard, timeouts and connection errors, and the
 retry arithmetic. The worker-driven behaviour is in test_delivery_worker.py."""
 
+import contextlib
 import hashlib
 import hmac
 import time
@@ -11,6 +12,7 @@ from io import StringIO
 
 import pytest
 from cryptography.fernet import Fernet
+from django.conf import settings
 from django.core.management import call_command
 from psycopg_pool import AsyncConnectionPool
 
@@ -22,9 +24,11 @@ from leads.delivery import (
     parse_retry_after,
     partner_slot,
     retry_delay,
+    storable,
 )
 from leads.models import Delivery, DeliveryState
 from leads.services import lead_create
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_put
 from tests.leads.worker import Reply, deliver_now, with_worker_pool
 
@@ -368,3 +372,73 @@ def test_a_503_with_a_binary_body_is_recorded_and_retried(receiver, site, applic
     assert (delivery.last_status_code, delivery.last_error) == (503, "HTTP 503")
     assert delivery.response_snippet.startswith("GIF89a\x01\\x00")
     assert delivery.next_attempt_at is not None
+
+
+# ---------------------------------------------------------------------------
+# whatever goes wrong, the delivery ends in a recorded state
+
+
+def corrupt_secret(delivery: Delivery) -> None:
+    """A stored secret that decrypts to bytes that are not UTF-8: decrypting it raises
+    UnicodeDecodeError, an error nothing in the send path expects."""
+    key = Fernet(settings.SUBSCRIPTION_SECRET_KEYS[0])
+    Subscription.objects.filter(deliveries=delivery).update(
+        secret_encrypted=key.encrypt(b"\xff\xfe").decode()
+    )
+
+
+def test_an_unexpected_error_is_recorded_with_its_reason_and_retried_on_the_schedule(
+    receiver, site, application, settings
+):
+    settings.DELIVERY_RETRY_SCHEDULE = [5, 60]
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+    corrupt_secret(delivery)
+
+    with pytest.raises(RetryDelivery) as raised:
+        deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert delivery.last_error.startswith("Unexpected error: UnicodeDecodeError: ")
+    assert delivery.next_attempt_at is not None
+    assert raised.value.delay == pytest.approx(5, rel=0.21)
+    assert receiver.requests() == []
+
+
+def test_an_unexpected_error_with_the_schedule_used_up_fails_the_delivery(
+    receiver, site, application, settings
+):
+    settings.DELIVERY_RETRY_SCHEDULE = [5]
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=1)
+    corrupt_secret(delivery)
+
+    deliver_now(delivery)  # no exception: the job ends
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 2)
+    assert delivery.last_error.startswith("Unexpected error: UnicodeDecodeError: ")
+    assert delivery.last_error.endswith("; retries exhausted")
+    assert delivery.finished is not None
+
+
+def test_a_url_httpx_cannot_send_to_ends_in_a_recorded_state(site, application):
+    """Issue 9's case: `http://☃.com/hook`, accepted by an older PUT in local mode, made
+    httpx raise InvalidURL and the delivery stayed pending with its job failed."""
+    delivery = pending_delivery(site, application, "http://127.0.0.1/hook")
+    Subscription.objects.filter(deliveries=delivery).update(url="http://☃.com/hook")
+
+    with contextlib.suppress(RetryDelivery):  # a retry, if that is the outcome
+        deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.last_error
+    assert delivery.state == DeliveryState.FAILED or (
+        delivery.state == DeliveryState.PENDING and delivery.next_attempt_at is not None
+    )
+
+
+def test_text_postgresql_cannot_store_is_escaped():
+    assert storable("a\x00b") == "a\\x00b"
+    assert storable("lone \udc80 surrogate") == "lone \\udc80 surrogate"
+    assert storable("plain ☃") == "plain ☃"
