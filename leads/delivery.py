@@ -218,9 +218,11 @@ def parse_retry_after(value: str | None) -> timedelta | None:
         delay = timedelta(seconds=min(max(0, seconds), MAX_RETRY_AFTER.total_seconds()))
     except ValueError:
         try:
-            delay = parsedate_to_datetime(value) - datetime.now(UTC)
-        except (TypeError, ValueError):
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, OverflowError):
             return None
+        # RFC 9110 §5.6.7: an HTTP-date is GMT, the asctime form that names no zone too.
+        delay = when.replace(tzinfo=when.tzinfo or UTC) - datetime.now(UTC)
     return min(max(delay, timedelta(0)), MAX_RETRY_AFTER)
 
 

@@ -442,3 +442,16 @@ def test_text_postgresql_cannot_store_is_escaped():
     assert storable("a\x00b") == "a\\x00b"
     assert storable("lone \udc80 surrogate") == "lone \\udc80 surrogate"
     assert storable("plain ☃") == "plain ☃"
+
+
+def test_a_retry_after_date_too_large_for_a_datetime_is_ignored_not_an_error():
+    # parsedate_to_datetime raises OverflowError on such a day.
+    assert parse_retry_after("Wed, 99999999999999999999 Dec 2026 23:00:00 GMT") is None
+
+
+def test_a_retry_after_date_in_asctime_form_is_read_as_gmt():
+    """RFC 9110 §5.6.7: recipients accept the obsolete asctime form, which has no zone,
+    and every HTTP-date is GMT."""
+    later = datetime.now(UTC) + timedelta(hours=2)
+    parsed = parse_retry_after(later.strftime("%a %b %d %H:%M:%S %Y"))
+    assert parsed is not None and timedelta(minutes=119) <= parsed <= timedelta(hours=2)
