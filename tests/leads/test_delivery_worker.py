@@ -22,7 +22,7 @@ from leads.services import deliveries_redeliver, lead_create, lead_update
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_delete, subscription_put
 from tests.factories import ApplicationFactory
-from tests.leads.worker import Received, Reply, Workers, wait_until
+from tests.leads.worker import FAST_RECOVERY, Received, Reply, Workers, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -492,12 +492,7 @@ def test_a_delivery_in_flight_when_its_worker_is_killed_is_delivered_after_recov
 ):
     """SIGKILL mid-request: the job stays `doing` under a dead worker; the recovery task
     of another worker requeues it once the heartbeat is stale, and it is delivered."""
-    fast_recovery = {
-        "WORKER_HEARTBEAT_INTERVAL": "1",
-        "DELIVERY_STALLED_AFTER_SECONDS": "5",
-        "DELIVERY_RECOVERY_CRON": "* * * * * */2",  # every 2 seconds
-    }
-    doomed = own_workers.start(**fast_recovery)
+    doomed = own_workers.start(**FAST_RECOVERY)
     subscription = subscribe(site, application, receiver.url("/hook"))
     hold = receiver.hold()
     receiver.script("/hook", Reply(hold=hold))
@@ -513,7 +508,7 @@ def test_a_delivery_in_flight_when_its_worker_is_killed_is_delivered_after_recov
     assert created.state == DeliveryState.PENDING
     assert ("doing", f"delivery:{subscription.pk}:{lead.pk}") in jobs_of(own_workers, subscription)
 
-    own_workers.start(**fast_recovery)
+    own_workers.start(**FAST_RECOVERY)
     created = wait_final(created, timeout=120)
     updated = wait_final(delivery_for(lead, subscription, "updated"), timeout=30)
     recovered_in = time.monotonic() - killed_at

@@ -256,6 +256,15 @@ WORKER_ENV = {
 }
 
 
+# Recovery within seconds rather than minutes: heartbeats every second, a worker silent
+# for 5 s counts as dead, and the recovery tasks run every 2 s.
+FAST_RECOVERY = {
+    "WORKER_HEARTBEAT_INTERVAL": "1",
+    "DELIVERY_STALLED_AFTER_SECONDS": "5",
+    "DELIVERY_RECOVERY_CRON": "* * * * * */2",
+}
+
+
 class WorkerProcess:
     def __init__(self, process: subprocess.Popen[bytes], log_path: Path) -> None:
         self.process = process
