@@ -169,6 +169,8 @@ def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
         Delivery.objects.select_for_update()
         .filter(pk__in=delivery_ids, subscription__isnull=False)
         .filter(~Q(state=DeliveryState.PENDING) | Q(pk__in=orphaned_deliveries().values("pk")))
+        # Queued in commit order: a lead's jobs share a lock, which runs them in that order.
+        .order_by("created")
     )
     for delivery in deliveries:
         delivery.state = DeliveryState.PENDING
@@ -184,9 +186,9 @@ def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
 
 @transaction.atomic
 def deliveries_requeue_orphaned() -> list[uuid.UUID]:
-    """A job again for each pending delivery whose job ended without it; its retry
-    schedule goes on where it left off. Returns their ids."""
-    deliveries = list(orphaned_deliveries().select_for_update(skip_locked=True))
+    """A job again for each pending delivery whose job ended without it, in commit order;
+    its retry schedule goes on where it left off. Returns their ids."""
+    deliveries = list(orphaned_deliveries().select_for_update(skip_locked=True).order_by("created"))
     for delivery in deliveries:
         _defer_delivery(delivery)
     return [delivery.pk for delivery in deliveries]

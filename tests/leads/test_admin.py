@@ -357,3 +357,22 @@ def test_uuid_search_keeps_the_list_filter(admin_client, deliveries):
     )
 
     assert [delivery.state for delivery in response.context["cl"].result_list] == ["failed"]
+
+
+def test_redeliver_action_queues_a_leads_deliveries_in_commit_order(admin_client, deliveries):
+    """Their jobs share the lead's lock, which runs them in the order they were queued."""
+    created, updated = deliveries
+    Delivery.objects.filter(pk=created.pk).update(state=DeliveryState.FAILED)
+    last_job = deliver_jobs().order_by("-id").values_list("id", flat=True).first()
+
+    admin_client.post(
+        reverse("admin:leads_delivery_changelist"),
+        {
+            "action": "redeliver",
+            "_selected_action": [str(created.pk), str(updated.pk)],
+            "index": "0",
+        },
+    )
+
+    queued = deliver_jobs().filter(id__gt=last_job).order_by("id")
+    assert [job.args["delivery_id"] for job in queued] == [str(created.pk), str(updated.pk)]

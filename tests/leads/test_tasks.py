@@ -8,7 +8,7 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from leads.models import Delivery, DeliveryState
-from leads.services import lead_create
+from leads.services import lead_create, lead_update
 from leads.tasks import deliver, prune_finished_jobs, requeue_orphaned_deliveries
 from tests.factories import SubscriptionFactory
 
@@ -131,3 +131,17 @@ def test_a_finished_delivery_is_not_queued_again(pending):
     requeue_orphaned_deliveries(timestamp=0)
 
     assert [job_status for job_status, _ in jobs_for(pending)] == ["succeeded"]
+
+
+def test_a_leads_deliveries_are_queued_again_in_commit_order(pending, site):
+    """Their jobs share the lead's lock, which runs them in the order they were queued."""
+    lead_update(site=site, lead_id=pending.lead_id, changes={"first_name": "Jacques"})
+    updated = Delivery.objects.get(lead_id=pending.lead_id, action="updated")
+    set_job_status(pending, "failed")
+    set_job_status(updated, "failed")
+    last_job = ProcrastinateJob.objects.order_by("-id").values_list("id", flat=True).first()
+
+    requeue_orphaned_deliveries(timestamp=0)
+
+    queued = ProcrastinateJob.objects.filter(id__gt=last_job).order_by("id")
+    assert [job.args["delivery_id"] for job in queued] == [str(pending.pk), str(updated.pk)]
