@@ -182,7 +182,9 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
             ) as response,
         ):
             snippet = b""
-            async for chunk in response.aiter_bytes():
+            # As sent, not decompressed: a body that is not the gzip its header announces
+            # must not turn a partner's 2xx into an error (and a resend).
+            async for chunk in response.aiter_raw():
                 snippet += chunk
                 if len(snippet) >= SNIPPET_BYTES:
                     break

@@ -360,6 +360,19 @@ def test_a_200_with_any_body_is_delivered_and_its_snippet_kept_readable(
     assert delivery.response_snippet == snippet
 
 
+def test_a_200_whose_body_does_not_decompress_is_delivered(receiver, site, application):
+    """The partner said 200: a body that is not the gzip its header announces changes
+    nothing (it used to be a connection error, retried, and sent again)."""
+    receiver.script("/hook", Reply(200, headers={"Content-Encoding": "gzip"}, body=b"not gzip"))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 1)
+    assert delivery.response_snippet == "not gzip"
+
+
 def test_a_503_with_a_binary_body_is_recorded_and_retried(receiver, site, application):
     receiver.script("/hook", Reply(503, body=GIF))
     delivery = pending_delivery(site, application, receiver.url("/hook"))
