@@ -12,7 +12,6 @@ from io import StringIO
 
 import pytest
 from cryptography.fernet import Fernet
-from django.conf import settings
 from django.core.management import call_command
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,7 +29,7 @@ from leads.models import Delivery, DeliveryState
 from leads.services import lead_create
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_put
-from tests.leads.worker import Reply, deliver_now, with_worker_pool
+from tests.leads.worker import Reply, corrupt_secret, deliver_now, with_worker_pool
 
 # deliver_once works on connections of its own, as in the worker: data is committed.
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "transactional_db")
@@ -391,21 +390,12 @@ def test_a_503_with_a_binary_body_is_recorded_and_retried(receiver, site, applic
 # whatever goes wrong, the delivery ends in a recorded state
 
 
-def corrupt_secret(delivery: Delivery) -> None:
-    """A stored secret that decrypts to bytes that are not UTF-8: decrypting it raises
-    UnicodeDecodeError, an error nothing in the send path expects."""
-    key = Fernet(settings.SUBSCRIPTION_SECRET_KEYS[0])
-    Subscription.objects.filter(deliveries=delivery).update(
-        secret_encrypted=key.encrypt(b"\xff\xfe").decode()
-    )
-
-
 def test_an_unexpected_error_is_recorded_with_its_reason_and_retried_on_the_schedule(
     receiver, site, application, settings
 ):
     settings.DELIVERY_RETRY_SCHEDULE = [5, 60]
     delivery = pending_delivery(site, application, receiver.url("/hook"))
-    corrupt_secret(delivery)
+    corrupt_secret(Subscription.objects.filter(deliveries=delivery))
 
     with pytest.raises(RetryDelivery) as raised:
         deliver_now(delivery)
@@ -424,7 +414,7 @@ def test_an_unexpected_error_with_the_schedule_used_up_fails_the_delivery(
     settings.DELIVERY_RETRY_SCHEDULE = [5]
     delivery = pending_delivery(site, application, receiver.url("/hook"))
     Delivery.objects.filter(pk=delivery.pk).update(attempts=1)
-    corrupt_secret(delivery)
+    corrupt_secret(Subscription.objects.filter(deliveries=delivery))
 
     deliver_now(delivery)  # no exception: the job ends
 

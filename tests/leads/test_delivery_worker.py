@@ -22,7 +22,14 @@ from leads.services import deliveries_redeliver, lead_create, lead_update
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_delete, subscription_put
 from tests.factories import ApplicationFactory
-from tests.leads.worker import FAST_RECOVERY, Received, Reply, Workers, wait_until
+from tests.leads.worker import (
+    FAST_RECOVERY,
+    Received,
+    Reply,
+    Workers,
+    corrupt_secret,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -297,6 +304,24 @@ def test_retries_exhausted_fail_with_the_reason(subscription, receiver, site, wo
     )
     assert "HTTP 503" in delivery.last_error
     assert "retries exhausted" in delivery.last_error
+
+
+def test_an_unexpected_error_is_retried_then_fails_with_the_reason_and_the_job_ends(
+    subscription, receiver, site, workers
+):
+    """Issue 9: such an error failed the job and left the delivery pending for ever."""
+    corrupt_secret(Subscription.objects.filter(pk=subscription.pk))
+    lead = create_lead(site)
+
+    delivery = wait_final(delivery_for(lead, subscription))
+    wait_jobs_done(workers, subscription)
+
+    # The schedule has three retries: four attempts in all, none of them sent.
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 4)
+    assert delivery.last_error.startswith("Unexpected error: UnicodeDecodeError: ")
+    assert delivery.last_error.endswith("; retries exhausted")
+    assert receiver.requests("/hook") == []
+    assert {status for status, _ in jobs_of(workers, subscription)} == {"succeeded"}
 
 
 def test_retry_after_is_honoured(subscription, receiver, site):
