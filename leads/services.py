@@ -185,13 +185,13 @@ def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
 
 
 @transaction.atomic
-def deliveries_requeue_orphaned() -> list[uuid.UUID]:
+def deliveries_requeue_orphaned() -> int:
     """A job again for each pending delivery whose job ended without it, in commit order;
-    its retry schedule goes on where it left off. Returns their ids."""
+    its retry schedule goes on where it left off."""
     deliveries = list(orphaned_deliveries().select_for_update(skip_locked=True).order_by("created"))
     for delivery in deliveries:
         _defer_delivery(delivery)
-    return [delivery.pk for delivery in deliveries]
+    return len(deliveries)
 
 
 @transaction.atomic

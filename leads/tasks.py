@@ -70,8 +70,9 @@ async def recover_stalled_jobs(context, timestamp: int) -> None:  # type: ignore
 def requeue_orphaned_deliveries(timestamp: int) -> None:
     """Queue again the pending deliveries whose job ended without them (it failed, was
     aborted, cancelled or deleted): otherwise nothing would ever send or finish them."""
-    for delivery_id in deliveries_requeue_orphaned():
-        logger.warning("Requeueing delivery %s: its job ended while it was pending", delivery_id)
+    count = deliveries_requeue_orphaned()
+    if count:
+        logger.warning("Requeued %d pending deliveries whose job had ended", count)
 
 
 @app.periodic(cron="17 3 * * *", periodic_id="prune-delivered")
