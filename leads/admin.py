@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 
 from . import services
-from .models import CONTACT_FIELDS, Activity, Delivery, DeliveryState, Lead
+from .models import CONTACT_FIELDS, Activity, Delivery, Lead
 
 
 class UUIDSearchMixin:
@@ -193,6 +193,7 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg
 
     @admin.action(description="Redeliver selected deliveries (same body and message id)")
     def redeliver(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        ids = list(queryset.exclude(state=DeliveryState.PENDING).values_list("pk", flat=True))
+        # Pending ones too: the service queues those whose job ended without them.
+        ids = list(queryset.values_list("pk", flat=True))
         count = services.deliveries_redeliver(delivery_ids=ids)
         self.message_user(request, f"Queued {count} deliveries again.", messages.SUCCESS)

@@ -182,14 +182,17 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
             ) as response,
         ):
             snippet = b""
-            async for chunk in response.aiter_bytes():
+            # As sent, not decompressed: a body that is not the gzip its header announces
+            # must not turn a partner's 2xx into an error (and a resend).
+            async for chunk in response.aiter_raw():
                 snippet += chunk
                 if len(snippet) >= SNIPPET_BYTES:
                     break
             return Answer(
                 response.status_code,
                 "" if response.is_success else f"HTTP {response.status_code}",
-                snippet[:SNIPPET_BYTES].decode("utf-8", "replace"),
+                # Whatever the bytes (binary, Latin-1, NUL): readable, and never an error.
+                snippet[:SNIPPET_BYTES].decode("utf-8", "backslashreplace"),
                 parse_retry_after(response.headers.get("Retry-After")),
             )
     except TimeoutError:
@@ -201,6 +204,13 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
         return Answer(None, f"Connection error: {type(exc).__name__}: {exc}", "", None)
 
 
+def storable(text: str) -> str:
+    """`text` as PostgreSQL accepts it: NUL and lone surrogates (which have no UTF-8 form)
+    written as backslash escapes. A partner's answer or an exception's message can hold
+    either, and a failed UPDATE would leave the delivery pending."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
 def parse_retry_after(value: str | None) -> timedelta | None:
     if not value:
         return None
@@ -210,9 +220,11 @@ def parse_retry_after(value: str | None) -> timedelta | None:
         delay = timedelta(seconds=min(max(0, seconds), MAX_RETRY_AFTER.total_seconds()))
     except ValueError:
         try:
-            delay = parsedate_to_datetime(value) - datetime.now(UTC)
-        except (TypeError, ValueError):
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, OverflowError):
             return None
+        # RFC 9110 §5.6.7: an HTTP-date is GMT, the asctime form that names no zone too.
+        delay = when.replace(tzinfo=when.tzinfo or UTC) - datetime.now(UTC)
     return min(max(delay, timedelta(0)), MAX_RETRY_AFTER)
 
 
@@ -242,7 +254,50 @@ async def deliver_once(
     PartnerBusy (without attempting) when the partner has no free slot; `deferrals` is
     how many times the job has already been put back, for the backoff of the latter.
 
-    The row is written back with targeted UPDATEs, never the whole row: while the request
+    Any other error (from the partner's answer, the stored URL or secret, or this code)
+    is recorded on the delivery and retried on the normal schedule: a job that failed
+    would leave its delivery pending, and nothing would ever send or finish it.
+    """
+    try:
+        await _attempt(delivery_id, database=database, deferrals=deferrals)
+    except RetryDelivery:
+        raise
+    except Exception as exc:
+        logger.exception("delivery %s: unexpected error", delivery_id)
+        async with database.connection() as connection:
+            await _record_unexpected(connection, delivery_id, exc)
+
+
+async def _record_unexpected(
+    connection: AsyncConnection[Any], delivery_id: str, exc: Exception
+) -> None:
+    """Counted as an attempt, so that an error that never goes away ends in `failed`
+    once the schedule is used up rather than being retried for ever."""
+    error = f"Unexpected error: {type(exc).__name__}: {exc}"
+    async with connection.transaction():
+        cursor = await connection.execute(_COUNT_ATTEMPT_SQL, [delivery_id])
+        row = await cursor.fetchone()
+        if row is None:  # finished or cancelled meanwhile
+            return
+        delay = retry_delay(row[0], None)
+        if delay is None:
+            await _finish(
+                connection, delivery_id, DeliveryState.FAILED, error=f"{error}; retries exhausted"
+            )
+            return
+        await _record(
+            connection,
+            delivery_id,
+            pending_only=True,
+            last_error=error,
+            next_attempt_at=timezone.now() + timedelta(seconds=delay),
+        )
+    metrics.count_deliveries(metrics.RETRIED)
+    raise RetryDelivery(delay)
+
+
+async def _attempt(delivery_id: str, *, database: AsyncConnectionPool[Any], deferrals: int) -> None:
+    """The row is written back with targeted UPDATEs, never the whole row: while the request
     was in flight the subscription may have been deleted (its deliveries cancelled and
     their `subscription` set to NULL) or the delivery cancelled; writing the whole row
     would put the stale values back (a foreign key to a deleted row, a cancelled delivery
@@ -417,12 +472,19 @@ _DEACTIVATE_SUBSCRIPTION_SQL = (
     f"UPDATE {Subscription._meta.db_table} SET active = false, updated = %s WHERE id = %s"  # noqa: S608
 )
 _DELIVERY_COLUMNS = {field.name: field.column for field in Delivery._meta.concrete_fields}
+_COUNT_ATTEMPT_SQL = (
+    f"UPDATE {Delivery._meta.db_table} SET attempts = attempts + 1, updated = now() "  # noqa: S608
+    "WHERE id = %s AND state = 'pending' RETURNING attempts"
+)
 
 
 async def _record(
     connection: AsyncConnection[Any], delivery_id: Any, *, pending_only: bool, **fields: Any
 ) -> bool:
     """UPDATE the named fields of one delivery; whether a row was updated."""
+    fields = {
+        name: storable(value) if isinstance(value, str) else value for name, value in fields.items()
+    }
     fields["updated"] = timezone.now()
     assignments = ", ".join(f"{_DELIVERY_COLUMNS[name]} = %s" for name in fields)
     condition = " AND state = 'pending'" if pending_only else ""

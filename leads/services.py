@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from realgeeks import metrics
@@ -23,6 +23,7 @@ from subscriptions.models import Subscription
 
 from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from .payloads import lead_body
+from .selectors import orphaned_deliveries
 
 
 @dataclass(frozen=True)
@@ -181,11 +182,14 @@ def delivery_lock(delivery: Delivery) -> str:
 
 @transaction.atomic
 def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
-    """Send finished deliveries again, with the same body and message id."""
+    """Send finished deliveries again, with the same body and message id; pending ones
+    too when their job ended without them (selectors.orphaned_deliveries)."""
     deliveries = list(
         Delivery.objects.select_for_update()
         .filter(pk__in=delivery_ids, subscription__isnull=False)
-        .exclude(state=DeliveryState.PENDING)
+        .filter(~Q(state=DeliveryState.PENDING) | Q(pk__in=orphaned_deliveries().values("pk")))
+        # Queued in commit order: a lead's jobs share a lock, which runs them in that order.
+        .order_by("created")
     )
     for delivery in deliveries:
         delivery.state = DeliveryState.PENDING
@@ -195,6 +199,16 @@ def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
         # had used it up would otherwise fail at its first 5xx.
         delivery.attempts = 0
         delivery.save(update_fields=["state", "finished", "next_attempt_at", "attempts", "updated"])
+        _defer_delivery(delivery)
+    return len(deliveries)
+
+
+@transaction.atomic
+def deliveries_requeue_orphaned() -> int:
+    """A job again for each pending delivery whose job ended without it, in commit order;
+    its retry schedule goes on where it left off."""
+    deliveries = list(orphaned_deliveries().select_for_update(skip_locked=True).order_by("created"))
+    for delivery in deliveries:
         _defer_delivery(delivery)
     return len(deliveries)
 

@@ -13,7 +13,7 @@ from procrastinate.jobs import Job
 from realgeeks.request_id import bound_request_id
 
 from .delivery import RetryDelivery, deliver_once
-from .services import deliveries_prune
+from .services import deliveries_prune, deliveries_requeue_orphaned
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,16 @@ async def recover_stalled_jobs(context, timestamp: int) -> None:  # type: ignore
     for job in stalled:
         logger.warning("Requeueing stalled job %s (%s)", job.id, job.task_name)
         await context.app.job_manager.retry_job(job)
+
+
+@app.periodic(cron=settings.DELIVERY_RECOVERY_CRON, periodic_id="requeue-orphaned-deliveries")
+@app.task(queue="maintenance", pass_context=False)
+def requeue_orphaned_deliveries(timestamp: int) -> None:
+    """Queue again the pending deliveries whose job ended without them (it failed, was
+    aborted, cancelled or deleted): otherwise nothing would ever send or finish them."""
+    count = deliveries_requeue_orphaned()
+    if count:
+        logger.warning("Requeued %d pending deliveries whose job had ended", count)
 
 
 @app.periodic(cron="17 3 * * *", periodic_id="prune-delivered")

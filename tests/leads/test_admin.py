@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
@@ -281,6 +282,31 @@ def test_redeliver_action_skips_pending_deliveries(admin_client, deliveries):
     assert deliver_jobs().count() == jobs_before
 
 
+def test_redeliver_action_queues_a_pending_delivery_whose_job_ended(admin_client, deliveries):
+    """Its job failed (an error nothing caught) while the delivery was still pending:
+    nothing else would ever send it."""
+    pending, _ = deliveries
+    with connection.cursor() as cursor:  # procrastinate's models are read-only
+        cursor.execute(
+            "UPDATE procrastinate_jobs SET status = 'failed' WHERE args->>'delivery_id' = %s",
+            [str(pending.pk)],
+        )
+    Delivery.objects.filter(pk=pending.pk).update(attempts=4)
+
+    response = admin_client.post(
+        reverse("admin:leads_delivery_changelist"),
+        {"action": "redeliver", "_selected_action": [str(pending.pk)], "index": "0"},
+        follow=True,
+    )
+
+    assert "Queued 1 deliveries again." in response.content.decode()
+    jobs = deliver_jobs().filter(args__delivery_id=str(pending.pk)).order_by("id")
+    lock = f"delivery:{pending.subscription_id}:{pending.lead_id}"
+    assert [(job.status, job.lock) for job in jobs] == [("failed", lock), ("todo", lock)]
+    pending.refresh_from_db()
+    assert (pending.state, pending.attempts) == (DeliveryState.PENDING, 0)
+
+
 def test_lead_changelist_finds_a_lead_by_its_dashless_id(admin_client, lead):
     response = admin_client.get(reverse("admin:leads_lead_changelist"), {"q": lead.id.hex})
 
@@ -331,3 +357,22 @@ def test_uuid_search_keeps_the_list_filter(admin_client, deliveries):
     )
 
     assert [delivery.state for delivery in response.context["cl"].result_list] == ["failed"]
+
+
+def test_redeliver_action_queues_a_leads_deliveries_in_commit_order(admin_client, deliveries):
+    """Their jobs share the lead's lock, which runs them in the order they were queued."""
+    created, updated = deliveries
+    Delivery.objects.filter(pk=created.pk).update(state=DeliveryState.FAILED)
+    last_job = deliver_jobs().order_by("-id").values_list("id", flat=True).first()
+
+    admin_client.post(
+        reverse("admin:leads_delivery_changelist"),
+        {
+            "action": "redeliver",
+            "_selected_action": [str(created.pk), str(updated.pk)],
+            "index": "0",
+        },
+    )
+
+    queued = deliver_jobs().filter(id__gt=last_job).order_by("id")
+    assert [job.args["delivery_id"] for job in queued] == [str(created.pk), str(updated.pk)]

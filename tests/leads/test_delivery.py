@@ -2,6 +2,7 @@
 receiver on 127.0.0.1: the address guard, timeouts and connection errors, and the
 retry arithmetic. The worker-driven behaviour is in test_delivery_worker.py."""
 
+import contextlib
 import hashlib
 import hmac
 import time
@@ -22,11 +23,13 @@ from leads.delivery import (
     parse_retry_after,
     partner_slot,
     retry_delay,
+    storable,
 )
 from leads.models import Delivery, DeliveryState
 from leads.services import lead_create
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_put
-from tests.leads.worker import Reply, deliver_now, with_worker_pool
+from tests.leads.worker import Reply, corrupt_secret, deliver_now, with_worker_pool
 
 # deliver_once works on connections of its own, as in the worker: data is committed.
 pytestmark = pytest.mark.usefixtures("fast_password_hashing", "transactional_db")
@@ -325,3 +328,133 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
 def test_an_absurd_retry_after_is_capped_not_an_error():
     # timedelta() overflows past 999,999,999 days: a partner's header must not crash the job.
     assert parse_retry_after("9" * 30) == timedelta(hours=24)
+
+
+# ---------------------------------------------------------------------------
+# whatever the partner answers, the outcome is recorded
+
+GIF = b"GIF89a\x01\x00\x01\x00\x00\xff\x00"  # 13 bytes, NULs included
+
+
+@pytest.mark.parametrize(
+    ("body", "snippet"),
+    [
+        (b'{"ok": true}\x00', '{"ok": true}\\x00'),
+        (GIF, "GIF89a\x01\\x00\x01\\x00\\x00\\xff\\x00"),  # other controls are kept
+        (b"caf\xe9", "caf\\xe9"),  # Latin-1, not UTF-8
+        (b"\xed\xa0\x80 lone surrogate", "\\xed\\xa0\\x80 lone surrogate"),  # UTF-8 of U+D800
+    ],
+    ids=["nul", "gif", "latin-1", "encoded-surrogate"],
+)
+def test_a_200_with_any_body_is_delivered_and_its_snippet_kept_readable(
+    receiver, site, application, body, snippet
+):
+    receiver.script("/hook", Reply(200, body=body))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_status_code) == (DeliveryState.DELIVERED, 200)
+    assert delivery.response_snippet == snippet
+
+
+def test_a_200_whose_body_does_not_decompress_is_delivered(receiver, site, application):
+    """The partner said 200: a body that is not the gzip its header announces changes
+    nothing (it used to be a connection error, retried, and sent again)."""
+    receiver.script("/hook", Reply(200, headers={"Content-Encoding": "gzip"}, body=b"not gzip"))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.DELIVERED, 1)
+    assert delivery.response_snippet == "not gzip"
+
+
+def test_a_503_with_a_binary_body_is_recorded_and_retried(receiver, site, application):
+    receiver.script("/hook", Reply(503, body=GIF))
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+
+    with pytest.raises(RetryDelivery):
+        deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert (delivery.last_status_code, delivery.last_error) == (503, "HTTP 503")
+    assert delivery.response_snippet.startswith("GIF89a\x01\\x00")
+    assert delivery.next_attempt_at is not None
+
+
+# ---------------------------------------------------------------------------
+# whatever goes wrong, the delivery ends in a recorded state
+
+
+def test_an_unexpected_error_is_recorded_with_its_reason_and_retried_on_the_schedule(
+    receiver, site, application, settings
+):
+    settings.DELIVERY_RETRY_SCHEDULE = [5, 60]
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+    corrupt_secret(Subscription.objects.filter(deliveries=delivery))
+
+    with pytest.raises(RetryDelivery) as raised:
+        deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert delivery.last_error.startswith("Unexpected error: UnicodeDecodeError: ")
+    assert delivery.next_attempt_at is not None
+    assert raised.value.delay == pytest.approx(5, rel=0.21)
+    assert receiver.requests() == []
+
+
+def test_an_unexpected_error_with_the_schedule_used_up_fails_the_delivery(
+    receiver, site, application, settings
+):
+    settings.DELIVERY_RETRY_SCHEDULE = [5]
+    delivery = pending_delivery(site, application, receiver.url("/hook"))
+    Delivery.objects.filter(pk=delivery.pk).update(attempts=1)
+    corrupt_secret(Subscription.objects.filter(deliveries=delivery))
+
+    deliver_now(delivery)  # no exception: the job ends
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 2)
+    assert delivery.last_error.startswith("Unexpected error: UnicodeDecodeError: ")
+    assert delivery.last_error.endswith("; retries exhausted")
+    assert delivery.finished is not None
+
+
+def test_a_url_httpx_cannot_send_to_ends_in_a_recorded_state(site, application):
+    """Issue 9's case: `http://☃.com/hook`, accepted by an older PUT in local mode, made
+    httpx raise InvalidURL and the delivery stayed pending with its job failed."""
+    delivery = pending_delivery(site, application, "http://127.0.0.1/hook")
+    Subscription.objects.filter(deliveries=delivery).update(url="http://☃.com/hook")
+
+    with contextlib.suppress(RetryDelivery):  # a retry, if that is the outcome
+        deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.last_error
+    assert delivery.state == DeliveryState.FAILED or (
+        delivery.state == DeliveryState.PENDING and delivery.next_attempt_at is not None
+    )
+
+
+def test_text_postgresql_cannot_store_is_escaped():
+    assert storable("a\x00b") == "a\\x00b"
+    assert storable("lone \udc80 surrogate") == "lone \\udc80 surrogate"
+    assert storable("plain ☃") == "plain ☃"
+
+
+def test_a_retry_after_date_too_large_for_a_datetime_is_ignored_not_an_error():
+    # parsedate_to_datetime raises OverflowError on such a day.
+    assert parse_retry_after("Wed, 99999999999999999999 Dec 2026 23:00:00 GMT") is None
+
+
+def test_a_retry_after_date_in_asctime_form_is_read_as_gmt():
+    """RFC 9110 §5.6.7: recipients accept the obsolete asctime form, which has no zone,
+    and every HTTP-date is GMT."""
+    later = datetime.now(UTC) + timedelta(hours=2)
+    parsed = parse_retry_after(later.strftime("%a %b %d %H:%M:%S %Y"))
+    assert parsed is not None and timedelta(minutes=119) <= parsed <= timedelta(hours=2)

@@ -22,7 +22,14 @@ from leads.services import deliveries_redeliver, lead_create, lead_update
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_delete, subscription_put
 from tests.factories import ApplicationFactory
-from tests.leads.worker import Received, Reply, Workers, wait_until
+from tests.leads.worker import (
+    FAST_RECOVERY,
+    Received,
+    Reply,
+    Workers,
+    corrupt_secret,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -299,6 +306,24 @@ def test_retries_exhausted_fail_with_the_reason(subscription, receiver, site, wo
     assert "retries exhausted" in delivery.last_error
 
 
+def test_an_unexpected_error_is_retried_then_fails_with_the_reason_and_the_job_ends(
+    subscription, receiver, site, workers
+):
+    """Issue 9: such an error failed the job and left the delivery pending for ever."""
+    corrupt_secret(Subscription.objects.filter(pk=subscription.pk))
+    lead = create_lead(site)
+
+    delivery = wait_final(delivery_for(lead, subscription))
+    wait_jobs_done(workers, subscription)
+
+    # The schedule has three retries: four attempts in all, none of them sent.
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, 4)
+    assert delivery.last_error.startswith("Unexpected error: UnicodeDecodeError: ")
+    assert delivery.last_error.endswith("; retries exhausted")
+    assert receiver.requests("/hook") == []
+    assert {status for status, _ in jobs_of(workers, subscription)} == {"succeeded"}
+
+
 def test_retry_after_is_honoured(subscription, receiver, site):
     """The schedule says about 1 s; the partner's Retry-After: 2 wins."""
     receiver.script("/hook", Reply(429, headers={"Retry-After": "2"}))
@@ -492,12 +517,7 @@ def test_a_delivery_in_flight_when_its_worker_is_killed_is_delivered_after_recov
 ):
     """SIGKILL mid-request: the job stays `doing` under a dead worker; the recovery task
     of another worker requeues it once the heartbeat is stale, and it is delivered."""
-    fast_recovery = {
-        "WORKER_HEARTBEAT_INTERVAL": "1",
-        "DELIVERY_STALLED_AFTER_SECONDS": "5",
-        "DELIVERY_RECOVERY_CRON": "* * * * * */2",  # every 2 seconds
-    }
-    doomed = own_workers.start(**fast_recovery)
+    doomed = own_workers.start(**FAST_RECOVERY)
     subscription = subscribe(site, application, receiver.url("/hook"))
     hold = receiver.hold()
     receiver.script("/hook", Reply(hold=hold))
@@ -513,7 +533,7 @@ def test_a_delivery_in_flight_when_its_worker_is_killed_is_delivered_after_recov
     assert created.state == DeliveryState.PENDING
     assert ("doing", f"delivery:{subscription.pk}:{lead.pk}") in jobs_of(own_workers, subscription)
 
-    own_workers.start(**fast_recovery)
+    own_workers.start(**FAST_RECOVERY)
     created = wait_final(created, timeout=120)
     updated = wait_final(delivery_for(lead, subscription, "updated"), timeout=30)
     recovered_in = time.monotonic() - killed_at

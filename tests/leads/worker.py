@@ -27,12 +27,16 @@ from typing import Any
 from urllib.parse import quote
 
 import psycopg
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.db.models import QuerySet
 from procrastinate.contrib.django.utils import connector_params
 from psycopg_pool import AsyncConnectionPool
 
 from leads.delivery import deliver_once
 from leads.models import Delivery
 from leads.worker_app import worker_pool
+from subscriptions.models import Subscription
 
 # Generous: other test runs share the machine.
 DEFAULT_TIMEOUT = 30.0
@@ -74,6 +78,13 @@ def with_worker_pool(attempt: Callable[[AsyncConnectionPool], Awaitable[None]]) 
 def deliver_now(delivery: Delivery) -> None:
     """One attempt, as the worker makes it."""
     with_worker_pool(lambda pool: deliver_once(str(delivery.id), database=pool))
+
+
+def corrupt_secret(subscriptions: QuerySet[Subscription]) -> None:
+    """A stored secret that decrypts to bytes that are not UTF-8: decrypting it raises
+    UnicodeDecodeError, an error nothing in the send path expects."""
+    key = Fernet(settings.SUBSCRIPTION_SECRET_KEYS[0])
+    subscriptions.update(secret_encrypted=key.encrypt(b"\xff\xfe").decode())
 
 
 # ---------------------------------------------------------------------------
@@ -253,6 +264,15 @@ WORKER_ENV = {
     "WORKER_POLLING_INTERVAL": "0.2",
     "LOG_LEVEL": "INFO",
     "PYTHONUNBUFFERED": "1",
+}
+
+
+# Recovery within seconds rather than minutes: heartbeats every second, a worker silent
+# for 5 s counts as dead, and the recovery tasks run every 2 s.
+FAST_RECOVERY = {
+    "WORKER_HEARTBEAT_INTERVAL": "1",
+    "DELIVERY_STALLED_AFTER_SECONDS": "5",
+    "DELIVERY_RECOVERY_CRON": "* * * * * */2",
 }
 
 
