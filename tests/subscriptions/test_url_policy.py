@@ -1,7 +1,6 @@
 """Which webhook URLs a PUT accepts: no pointing our delivery worker at our own network."""
 
 import json
-import socket
 
 import pytest
 from django.test import Client
@@ -88,7 +87,7 @@ def test_public_ip_literal_is_accepted_in_production(production_mode, site, acce
     assert Subscription.objects.get().url == url
 
 
-def test_unresolvable_host_is_422_in_production(production_mode, site, access_token):
+def test_unresolvable_host_is_422_in_production(production_mode, dns, site, access_token):
     response = put_url(site, access_token, "https://no-such-host.invalid/hook")
 
     assert response.status_code == 422
@@ -106,16 +105,31 @@ def test_host_name_that_is_not_valid_idna_is_422_in_production(production_mode, 
 
 
 def test_name_resolving_to_public_and_private_addresses_is_422(
-    production_mode, site, access_token, monkeypatch
+    production_mode, dns, site, access_token
 ):
-    def resolve(host, port, *args, **kwargs):
-        assert host == "hooks.piesync.test"
-        return [
-            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port)),
-            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.1.2.3", port)),
-        ]
+    dns["hooks.piesync.test"] = ["93.184.215.14", "10.1.2.3"]
 
-    monkeypatch.setattr("subscriptions.url_policy.socket.getaddrinfo", resolve)
+    response = put_url(site, access_token, "https://hooks.piesync.test/hook")
+
+    assert response.status_code == 422
+    assert response.json()["fields"] == {"url": [PUBLIC_ONLY]}
+    assert dns.asked == [("hooks.piesync.test", 443)]
+
+
+def test_name_resolving_only_to_public_addresses_is_accepted(
+    production_mode, dns, site, access_token
+):
+    dns["hooks.piesync.test"] = ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:1"]
+
+    response = put_url(site, access_token, "https://hooks.piesync.test/hook")
+
+    assert response.status_code == 200
+
+
+def test_name_resolving_to_a_nat64_form_of_loopback_is_422(
+    production_mode, dns, site, access_token
+):
+    dns["hooks.piesync.test"] = ["64:ff9b::7f00:1"]
 
     response = put_url(site, access_token, "https://hooks.piesync.test/hook")
 
@@ -123,17 +137,80 @@ def test_name_resolving_to_public_and_private_addresses_is_422(
     assert response.json()["fields"] == {"url": [PUBLIC_ONLY]}
 
 
-def test_name_resolving_only_to_public_addresses_is_accepted(
-    production_mode, site, access_token, monkeypatch
+# Forms production once accepted: Python 3.11's `ipaddress` calls them global.
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:0:7f00:1]/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[64:ff9b:1::5db8:d70e]/",
+        "http://[2002:7f00:1::]/",
+        "http://[2002:a9fe:a9fe::1]/",
+        "http://[2001:0:5db8:d70e::80ff:fffe]/",
+        "http://192.0.0.8/",
+        "http://192.0.0.170/",
+        "http://192.88.99.1/",
+        "http://198.18.0.1/",
+        "http://192.0.2.1/",
+        "http://198.51.100.7/",
+        "http://203.0.113.9/",
+        "http://[2001:db8::1]/",
+        "http://[3fff::1]/",
+        "http://[100::1]/",
+        "http://[fec0::1]/",
+        "http://[5f00::1]/",
+    ],
+    ids=[
+        "ipv4-compatible-loopback",
+        "ipv4-translated-loopback",
+        "nat64-loopback",
+        "nat64-metadata",
+        "nat64-local-use-prefix",
+        "6to4-loopback",
+        "6to4-metadata",
+        "teredo-loopback-client",
+        "ipv4-dummy",
+        "nat64-discovery",
+        "6to4-relay-anycast",
+        "benchmarking",
+        "documentation-1",
+        "documentation-2",
+        "documentation-3",
+        "ipv6-documentation",
+        "ipv6-documentation-2024",
+        "ipv6-discard",
+        "ipv6-site-local",
+        "srv6-sids",
+    ],
+)
+def test_embedded_and_special_purpose_addresses_are_422_in_production(
+    production_mode, site, access_token, url
 ):
-    def resolve(host, port, *args, **kwargs):
-        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", port))]
+    response = put_url(site, access_token, url)
 
-    monkeypatch.setattr("subscriptions.url_policy.socket.getaddrinfo", resolve)
+    assert response.status_code == 422
+    assert response.json() == {"error": "Invalid fields", "fields": {"url": [PUBLIC_ONLY]}}
+    assert not Subscription.objects.exists()
 
-    response = put_url(site, access_token, "https://hooks.piesync.test/hook")
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::5db8:d70e]/hook",
+        "http://[2002:5db8:d70e::1]/hook",
+        "http://[::ffff:93.184.215.14]/hook",
+    ],
+    ids=["nat64", "6to4", "ipv4-mapped"],
+)
+def test_embedded_public_ipv4_address_is_accepted_in_production(
+    production_mode, site, access_token, url
+):
+    response = put_url(site, access_token, url)
 
     assert response.status_code == 200
+    assert Subscription.objects.get().url == url
 
 
 @pytest.mark.parametrize(
