@@ -1,24 +1,60 @@
 """Which webhook URLs we agree to call.
 
+Every URL must have a shape that works when we send (an http or https URL whose host is
+a DNS name, a dotted-decimal IPv4 address or an IPv6 address). A name is used in its
+IDNA form (RFC 5890 A-labels, after the UTS #46 mapping browsers apply) for DNS, the
+address check and the Host header.
+
 Outside local mode a partner must not be able to point our delivery worker at our own
 network (SSRF): the host may not be, or resolve to, a loopback, private, link-local,
-multicast or reserved address, unless the deployment allows private networks.
+multicast or otherwise special-purpose address, unless the deployment allows private
+networks.
 """
 
 import ipaddress
+import re
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import SplitResult, urlsplit
 
+import idna
 from django.conf import settings
 
 MAX_URL_LENGTH = 2048
+MAX_HOST_LENGTH = 253  # RFC 1035 §2.3.4: 255 octets on the wire, with length octets
+MAX_LABEL_LENGTH = 63  # RFC 1035 §2.3.4
+
+# RFC 3986 §3.2.2-3.2.3: a bracketed IP literal or a reg-name, then an optional port.
+NETLOC = re.compile(r"(?P<host>\[[^\[\]]*\]|[^\[\]:]*)(?::(?P<port>[0-9]*))?", re.ASCII)
+# Letters, digits, hyphens; underscores too, which DNS allows (RFC 2181 §11).
+NAME_LABEL = re.compile(r"[a-z0-9_-]+", re.ASCII)
+# A host whose last label is a number is an IPv4 address to URL parsers (the WHATWG URL
+# standard's "ends in a number"), and inet_aton reads 127.1, 0x7f.1, 0177.0.0.1 and
+# 2130706433 as 127.0.0.1: only the plain dotted-decimal form is taken.
+NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*", re.ASCII)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class UnsafeURL(ValueError):
     pass
 
 
-def check_url_shape(url: str) -> None:
+@dataclass(frozen=True)
+class WebhookURL:
+    """A URL that passed the shape rules, with its host as DNS and HTTP want it."""
+
+    parts: SplitResult
+    host: str  # lowercase ASCII: a name in IDNA form, or an IP address without brackets
+    port: int | None  # None: the scheme's default
+    address: IPAddress | None  # the host, when it is an IP address
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (443 if self.parts.scheme == "https" else 80)
+
+
+def parse_webhook_url(url: str) -> WebhookURL:
     """Raises UnsafeURL with a message for the partner when the URL cannot be a webhook."""
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeURL(f"Ensure this field has no more than {MAX_URL_LENGTH} characters.")
@@ -30,15 +66,64 @@ def check_url_shape(url: str) -> None:
         raise UnsafeURL("Enter a valid URL.")
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises ValueError for a malformed port)
     except ValueError as exc:
         raise UnsafeURL("Enter a valid URL.") from exc
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UnsafeURL("Enter an absolute http or https URL.")
     if "#" in url:
         raise UnsafeURL("The URL must not contain a fragment.")
-    if parts.username is not None or parts.password is not None:
+    if "@" in parts.netloc:
         raise UnsafeURL("The URL must not contain credentials.")
+    netloc = NETLOC.fullmatch(parts.netloc)
+    if netloc is None:
+        raise UnsafeURL("Enter a valid URL.")
+    port = int(netloc["port"]) if netloc["port"] else None
+    if port is not None and not 0 < port < 65536:
+        raise UnsafeURL("The URL's port must be from 1 to 65535.")
+    host, address = parse_host(netloc["host"])
+    return WebhookURL(parts=parts, host=host, port=port, address=address)
+
+
+def parse_host(text: str) -> tuple[str, IPAddress | None]:
+    """(host in lowercase ASCII, its address if it is an IP literal)."""
+    if not text:
+        raise UnsafeURL("Enter an absolute http or https URL.")
+    if "%" in text:
+        # Percent-encoding (RFC 3986 §3.2.2) or an IPv6 zone id (RFC 6874): neither
+        # means anything to a resolver, nor in a Host header.
+        raise UnsafeURL("The URL's host must not contain '%'.")
+    if text.startswith("["):
+        try:
+            ipv6 = ipaddress.IPv6Address(text[1:-1])
+        except ValueError as exc:  # also IPvFuture, RFC 3986 §3.2.2
+            raise UnsafeURL("Enter a valid URL.") from exc
+        return str(ipv6), ipv6
+    try:
+        host = text.lower() if text.isascii() else idna.encode(text, uts46=True).decode()
+    except idna.IDNAError as exc:
+        raise UnsafeURL("The URL's host is not a valid international domain name.") from exc
+    if host.endswith("."):
+        raise UnsafeURL("The URL's host must not end with a dot.")
+    labels = host.split(".")
+    if NUMERIC_LABEL.fullmatch(labels[-1]):
+        try:
+            ipv4 = ipaddress.IPv4Address(host)  # refuses leading zeros, hence octal
+        except ValueError as exc:
+            raise UnsafeURL(
+                "Write an IPv4 address as four decimal numbers, like 93.184.215.14."
+            ) from exc
+        return host, ipv4
+    if not all(labels):
+        raise UnsafeURL("The URL's host must not have an empty label.")
+    if any(len(label) > MAX_LABEL_LENGTH for label in labels):
+        raise UnsafeURL(
+            f"Each label of the URL's host must be at most {MAX_LABEL_LENGTH} characters."
+        )
+    if len(host) > MAX_HOST_LENGTH:
+        raise UnsafeURL(f"The URL's host must be at most {MAX_HOST_LENGTH} characters.")
+    if not all(NAME_LABEL.fullmatch(label) for label in labels):
+        raise UnsafeURL("The URL's host may only have letters, digits, '-', '_' and dots.")
+    return host, None
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -133,8 +218,11 @@ def resolve_public_addresses(host: str, port: int) -> list[str]:
 
 
 def check_webhook_url(url: str) -> None:
-    check_url_shape(url)
+    webhook = parse_webhook_url(url)
     if private_networks_allowed():
         return
-    parts = urlsplit(url)
-    resolve_public_addresses(parts.hostname or "", parts.port or 443)
+    if webhook.address is not None:
+        if not is_public_address(str(webhook.address)):
+            raise UnsafeURL("The URL must point to a public internet address.")
+        return
+    resolve_public_addresses(webhook.host, webhook.effective_port)
