@@ -15,7 +15,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import idna
 from django.conf import settings
@@ -201,28 +201,58 @@ def private_networks_allowed() -> bool:
 
 
 def lookup(host: str, port: int) -> list[str]:
-    """Every address DNS gives for `host`, in the resolver's order (OSError for none)."""
+    """Every address DNS gives for `host` (ASCII), in the resolver's order; OSError for none."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-def resolve_public_addresses(host: str, port: int) -> list[str]:
-    """Every address of `host`, all of which must be public; raises UnsafeURL otherwise."""
-    try:
-        addresses = lookup(host, port)
-    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, bad IDNA, embedded NUL
-        raise UnsafeURL("The URL's host name does not resolve.") from exc
-    if not all(is_public_address(address) for address in addresses):
+class UnresolvedHost(UnsafeURL):
+    """At send time a passing DNS failure, worth another try, unlike the rest."""
+
+
+def checked_addresses(webhook: WebhookURL) -> list[str]:
+    """The addresses of the URL's host: all public, unless private networks are allowed."""
+    if webhook.address is not None:
+        addresses = [str(webhook.address)]
+    else:
+        try:
+            addresses = lookup(webhook.host, webhook.effective_port)
+        except OSError as exc:
+            raise UnresolvedHost("The URL's host name does not resolve.") from exc
+    if not addresses:
+        raise UnresolvedHost("The URL's host name does not resolve.")
+    if not private_networks_allowed() and not all(map(is_public_address, addresses)):
         raise UnsafeURL("The URL must point to a public internet address.")
     return addresses
 
 
 def check_webhook_url(url: str) -> None:
+    """For a PUT: the shape rules, and outside local mode where the host resolves to."""
     webhook = parse_webhook_url(url)
-    if private_networks_allowed():
-        return
-    if webhook.address is not None:
-        if not is_public_address(str(webhook.address)):
-            raise UnsafeURL("The URL must point to a public internet address.")
-        return
-    resolve_public_addresses(webhook.host, webhook.effective_port)
+    if not private_networks_allowed():
+        checked_addresses(webhook)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one request goes: the URL with the checked address in place of the host,
+    so that no second lookup (DNS rebinding) can send it elsewhere, and the host's
+    A-label name for the Host header (RFC 9110 §7.2) and TLS."""
+
+    url: str
+    host_header: str
+    server_name: str
+
+
+def webhook_destination(url: str) -> Destination:
+    """The rules checked again at send time: they, or DNS, may have changed since PUT."""
+    webhook = parse_webhook_url(url)
+    address = checked_addresses(webhook)[0]
+    port = f":{webhook.port}" if webhook.port else ""
+    literal = f"[{address}]" if ":" in address else address
+    host = f"[{webhook.host}]" if ":" in webhook.host else webhook.host
+    return Destination(
+        url=urlunsplit(webhook.parts._replace(netloc=literal + port)),
+        host_header=host + port,
+        server_name=webhook.host,
+    )
