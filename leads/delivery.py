@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -30,7 +29,7 @@ from psycopg_pool import AsyncConnectionPool
 from realgeeks import metrics
 from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, decrypt_secret
 from subscriptions.models import Subscription
-from subscriptions.url_policy import UnsafeURL, private_networks_allowed, resolve_public_addresses
+from subscriptions.url_policy import UnresolvedHost, UnsafeURL, webhook_destination
 
 from .models import Delivery, DeliveryState
 from .selectors import delivery_attempt
@@ -154,26 +153,19 @@ class Answer:
 
 
 async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST, pinned to an address checked against private ranges outside local mode, with
-    DELIVERY_TOTAL_TIMEOUT for the whole exchange (httpx's timeouts are per operation: a
-    partner trickling its answer would otherwise hold the request for ever)."""
-    target, extensions, host_header = url, {}, None
-    if not private_networks_allowed():
-        parts = urlsplit(url)
-        default_port = 443 if parts.scheme == "https" else 80
-        try:
-            addresses = await asyncio.to_thread(
-                resolve_public_addresses, parts.hostname or "", parts.port or default_port
-            )
-        except UnsafeURL as exc:
-            return Answer(None, f"Refused: {exc}", "", None, refused=True)
-        literal = f"[{addresses[0]}]" if ":" in addresses[0] else addresses[0]
-        netloc = f"{literal}:{parts.port}" if parts.port else literal
-        target = urlunsplit(parts._replace(netloc=netloc))
-        host_header = parts.netloc.rpartition("@")[2]
-        extensions = {"sni_hostname": parts.hostname}
-    if host_header:
-        headers = {**headers, "Host": host_header}
+    """POST to the address the host resolved to (checked against private ranges outside
+    local mode), with DELIVERY_TOTAL_TIMEOUT for the whole exchange (httpx's timeouts are
+    per operation: a partner trickling its answer would otherwise hold the request for
+    ever)."""
+    try:
+        destination = await asyncio.to_thread(webhook_destination, url)
+    except UnresolvedHost as exc:
+        return Answer(None, f"Connection error: {exc}", "", None)
+    except UnsafeURL as exc:
+        return Answer(None, f"Refused: {exc}", "", None, refused=True)
+    target = destination.url
+    headers = {**headers, "Host": destination.host_header}
+    extensions = {"sni_hostname": destination.server_name}
     try:
         async with (
             asyncio.timeout(settings.DELIVERY_TOTAL_TIMEOUT),

@@ -12,7 +12,8 @@ class SubscriptionSerializer(serializers.Serializer[Subscription]):
         max_length=2048,
         help_text=(
             "The endpoint that receives `created` and `updated` requests: an absolute http or "
-            "https URL without a fragment, whose host is a public internet address."
+            "https URL without a fragment or credentials, whose host (a DNS name, international "
+            "names included, or an IP address) is a public internet address."
         ),
     )
     secret = serializers.CharField(

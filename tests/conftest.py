@@ -1,3 +1,5 @@
+import socket
+
 import pytest
 
 from tests.factories import ApplicationFactory, SiteFactory, UserFactory
@@ -32,6 +34,28 @@ def production_mode(settings):
     settings.LOCAL_MODE = False
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
     return settings
+
+
+class FakeDNS(dict[str, list[str]]):
+    """Names to addresses, answering the project's DNS lookup; other names do not resolve."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[str, int]] = []
+
+    def lookup(self, host: str, port: int) -> list[str]:
+        self.asked.append((host, port))
+        if host not in self:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self[host]
+
+
+@pytest.fixture
+def dns(monkeypatch) -> FakeDNS:
+    """Stubs `subscriptions.url_policy.lookup`: no test touches real DNS."""
+    fake = FakeDNS()
+    monkeypatch.setattr("subscriptions.url_policy.lookup", fake.lookup)
+    return fake
 
 
 @pytest.fixture

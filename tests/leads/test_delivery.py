@@ -15,7 +15,6 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from psycopg_pool import AsyncConnectionPool
 
-import leads.delivery
 from leads.delivery import (
     PartnerBusy,
     RetryDelivery,
@@ -83,8 +82,93 @@ def test_the_guard_is_what_refused_it(receiver, site, application, settings):
     )
 
 
-def test_a_host_that_does_not_resolve_is_refused(site, application, settings):
-    delivery = pending_delivery(site, application, "http://no-such-host.invalid/hook")
+def test_a_host_that_does_not_resolve_at_send_time_is_retried(site, application, settings, dns):
+    """A DNS failure passes like a connection error; PUT made sure the name resolved."""
+    delivery = pending_delivery(site, application, "http://hooks.partner.test/hook")
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+
+    with pytest.raises(RetryDelivery):
+        deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 1)
+    assert delivery.last_error == "Connection error: The URL's host name does not resolve."
+    assert delivery.next_attempt_at is not None
+
+
+def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
+    receiver, site, application, settings, dns
+):
+    """The name is resolved and checked once, and the request is sent to that address
+    (no second lookup a DNS rebinding could answer differently), with the partner's
+    Host header. DNS is the only thing stubbed: "partner.example" checks out as the
+    receiver's address."""
+    dns["partner.example"] = ["127.0.0.1"]
+    delivery = pending_delivery(site, application, f"http://partner.example:{receiver.port}/hook")
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.DELIVERED
+    assert dns.asked == [("partner.example", receiver.port)]
+    [request] = receiver.requests("/hook")
+    assert request.headers["host"] == f"partner.example:{receiver.port}"
+
+
+# ---------------------------------------------------------------------------
+# the host: international names, and the URL rules again at send time
+
+
+@pytest.mark.parametrize("host", ["bücher.test", "BÜCHER.test"])
+@pytest.mark.parametrize("mode", ["local", "private-networks-allowed"])
+def test_an_international_domain_name_is_looked_up_and_sent_as_its_a_label(
+    receiver, site, application, settings, dns, mode, host
+):
+    settings.LOCAL_MODE = mode == "local"
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = mode != "local"
+    dns["xn--bcher-kva.test"] = ["127.0.0.1"]
+    delivery = pending_delivery(site, application, f"http://{host}:{receiver.port}/hook")
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_status_code) == (DeliveryState.DELIVERED, 200)
+    assert dns.asked == [("xn--bcher-kva.test", receiver.port)]
+    [request] = receiver.requests("/hook")
+    assert request.headers["host"] == f"xn--bcher-kva.test:{receiver.port}"
+
+
+def test_a_stored_url_the_rules_now_refuse_fails_unsent_with_the_reason(
+    receiver, site, application, dns
+):
+    """Stored before PUT checked international names (local mode)."""
+    delivery = pending_delivery(site, application, f"http://☃.test:{receiver.port}/hook")
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.FAILED
+    assert delivery.last_error == (
+        "Refused: The URL's host is not a valid international domain name."
+    )
+    assert (delivery.attempts, delivery.last_status_code) == (1, None)
+    assert dns.asked == []
+    assert receiver.requests() == []
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [["64:ff9b::7f00:1"], ["2002:7f00:1::"], ["93.184.215.14", "10.0.0.1"]],
+    ids=["nat64-loopback", "6to4-loopback", "public-and-private"],
+)
+def test_a_name_now_resolving_to_a_private_address_is_refused_at_send_time(
+    site, application, settings, dns, addresses
+):
+    delivery = pending_delivery(site, application, "https://hooks.partner.test/hook")
+    dns["hooks.partner.test"] = addresses
     settings.LOCAL_MODE = False
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
@@ -92,34 +176,7 @@ def test_a_host_that_does_not_resolve_is_refused(site, application, settings):
 
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.FAILED
-    assert delivery.last_error.startswith("Refused")
-
-
-def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
-    receiver, site, application, settings, monkeypatch
-):
-    """The name is resolved and checked once, and the request is sent to that address
-    (no second lookup a DNS rebinding could answer differently), with the partner's
-    Host header. DNS is the only thing stubbed: "partner.example" checks out as the
-    receiver's address."""
-    checked: list[tuple[str, int]] = []
-
-    def resolve(host: str, port: int) -> list[str]:
-        checked.append((host, port))
-        return ["127.0.0.1"]
-
-    monkeypatch.setattr(leads.delivery, "resolve_public_addresses", resolve)
-    delivery = pending_delivery(site, application, f"http://partner.example:{receiver.port}/hook")
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
-
-    deliver_now(delivery)
-
-    delivery.refresh_from_db()
-    assert delivery.state == DeliveryState.DELIVERED
-    assert checked == [("partner.example", receiver.port)]
-    [request] = receiver.requests("/hook")
-    assert request.headers["host"] == f"partner.example:{receiver.port}"
+    assert delivery.last_error == "Refused: The URL must point to a public internet address."
 
 
 # ---------------------------------------------------------------------------

@@ -538,6 +538,23 @@ def test_unicode_secret_and_url_path_are_stored_as_sent(site, access_token):
     assert get(site.uuid, access_token).json() == body
 
 
+def test_international_domain_name_is_stored_and_returned_as_sent(site, access_token):
+    body = {"url": "https://bücher.test/hook", "secret": "s3cret"}
+
+    response = put(site.uuid, access_token, body)
+
+    assert response.status_code == 200
+    assert response.json() == body
+    assert get(site.uuid, access_token).json() == body
+
+
+def test_host_that_is_not_a_valid_international_domain_name_is_422(site, access_token):
+    fields = invalid_fields(put(site.uuid, access_token, {**BODY, "url": "http://☃.com/hook"}))
+
+    assert fields == {"url": ["The URL's host is not a valid international domain name."]}
+    assert not Subscription.objects.exists()
+
+
 def test_invalid_put_leaves_the_existing_subscription(site, access_token, subscription):
     put(site.uuid, access_token, {"url": "", "secret": "x"})
 
