@@ -12,6 +12,7 @@ database. Bounded: a fixed number of examples per endpoint and a deadline per ex
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import quote
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from leads.models import Activity, Delivery, Lead, LeadEvent
 from oauth_provider.models import AccessToken, Connection, Grant, RefreshToken
 from subscriptions.models import Subscription
-from tests.factories import issue_access_token
+from tests.factories import SubscriptionFactory, issue_access_token
 from tests.leads.samples import ACTIVITY, LEAD
 from tests.oauth_provider.flow import basic_auth
 
@@ -95,7 +96,7 @@ def sound_with_one_hostile_value(draw) -> Obj | list[Obj]:
     array, with one hostile member put in: in the body, an activity or its property, under
     a new name or one already there (then the name appears twice)."""
 
-    def insert(members: dict[str, object], hostile: bool) -> Obj:
+    def insert(members: Mapping[str, object], hostile: bool) -> Obj:
         pairs = list(members.items())
         if hostile:
             name = draw(st.sampled_from(list(members)) | NAMES)
@@ -257,7 +258,7 @@ def target(site, application):
     scopes, an existing lead and subscription."""
     Connection.objects.create(site=site, application=application, connected_by=site.owner)
     lead = Lead.objects.create(site=site, **LEAD)
-    Subscription.objects.create(
+    SubscriptionFactory.create(
         site=site, application=application, url="http://127.0.0.1:9/hook", secret="s3cret"
     )
     return {
