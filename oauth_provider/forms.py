@@ -22,11 +22,15 @@ class SiteConsentForm(AllowForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.chosen_site: Site | None = None
+        # Found from the validated client_id only: the raw value may hold what no query
+        # can carry (PostgreSQL refuses U+0000).
+        self.application: Application | None = None
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
-        if not Application.objects.filter(client_id=cleaned.get("client_id")).exists():
+        self.application = Application.objects.filter(client_id=cleaned.get("client_id")).first()
+        if self.application is None:
             raise forms.ValidationError("This request is not from a registered application.")
         if cleaned.get("allow"):
             self.chosen_site = site_owned_by(user=self.user, site_uuid=cleaned.get("site", ""))

@@ -163,7 +163,7 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
         return super().form_valid(form)
 
     def form_invalid(self, form: SiteConsentForm) -> HttpResponse:
-        application = Application.objects.filter(client_id=form.data.get("client_id")).first()
+        application = form.application
         if application is None:
             return self.render_to_response(
                 {"error": {"error": "invalid_request", "description": form.non_field_errors()[0]}},

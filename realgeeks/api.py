@@ -7,7 +7,8 @@ status and message; DRF's own exceptions are mapped to the same shape here.
 
 import json
 import logging
-from typing import Any
+import math
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -18,7 +19,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from oauth_provider.authentication import REALM, InsufficientScope
 
-from .errors import DomainError
+from .errors import DomainError, InvalidJson
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +47,91 @@ def _raw_body(request: Request, max_bytes: int | None) -> bytes:
     return raw
 
 
+# RFC 8259 §9 lets a parser limit nesting; deeper bodies are refused before any use.
+JSON_MAX_DEPTH = 32
+
+
 def json_body(request: Request, *, max_bytes: int | None = None) -> Any:
-    """The request body decoded as JSON, whatever Content-Type was sent with it."""
+    """The request body as strict JSON (RFC 8259), whatever Content-Type was sent with it.
+
+    Python's json module also takes NaN, Infinity, numbers that overflow to infinity,
+    repeated names and other encodings than UTF-8; each reached a database or a client as
+    a 500 or a wrong value, so each is a 400 here.
+    """
     raw = _raw_body(request, max_bytes)
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise DomainError("Invalid JSON body", status=400) from exc
+        # RFC 8259 §8.1: UTF-8 only, and a parser may ignore a byte order mark. §11: a
+        # charset parameter has no effect.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidJson("not UTF-8") from None
+    try:
+        body = json.loads(
+            text,
+            parse_constant=_refuse_non_finite,
+            parse_float=_finite_float,
+            object_pairs_hook=_object_with_unique_names,
+        )
+    except RecursionError:  # deeper than Python's stack allows: far past the limit
+        raise _too_deep() from None
+    except ValueError as exc:
+        raise InvalidJson() from exc
+    if _deeper_than(body, JSON_MAX_DEPTH):
+        raise _too_deep()
+    return body
+
+
+def _refuse_non_finite(constant: str) -> NoReturn:
+    # RFC 8259 §6: "Numeric values that cannot be represented in the grammar below (such
+    # as Infinity and NaN) are not permitted."
+    raise InvalidJson("NaN, Infinity and numbers beyond 1.8e308 are not JSON numbers")
+
+
+def _finite_float(literal: str) -> float:
+    # RFC 8259 §9: a parser may limit the range of numbers; past a double's, Python
+    # would make it infinity, which neither PostgreSQL's jsonb nor a JSON encoder takes.
+    number = float(literal)
+    if not math.isfinite(number):
+        _refuse_non_finite(literal)
+    return number
+
+
+def _object_with_unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # RFC 8259 §4: with repeated names "the behavior of software that receives such an
+    # object is unpredictable"; RFC 7493 §2.3 forbids them.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise InvalidJson("a name appears twice in one object")
+    return obj
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (iterative: no recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        node, depth = pending.pop()
+        children = list(node.values()) if isinstance(node, dict) else node
+        if not isinstance(children, list):
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep() -> InvalidJson:
+    return InvalidJson(f"nested deeper than {JSON_MAX_DEPTH} levels")
 
 
 def json_object_body(request: Request) -> dict[str, Any]:
-    body = json_body(request)
+    """A body that must be a JSON object, refused with the PieSync contract's exact 400
+    body, `{"error": "Invalid JSON body"}`, whatever is wrong with it."""
+    try:
+        body = json_body(request)
+    except InvalidJson:
+        raise InvalidJson() from None
     if not isinstance(body, dict):
-        raise DomainError("Invalid JSON body", status=400)
+        raise InvalidJson()
     return body
 
 

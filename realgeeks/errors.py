@@ -12,3 +12,10 @@ class DomainError(Exception):
 
     def as_body(self) -> dict[str, Any]:
         return {"error": self.message, **self.extra}
+
+
+class InvalidJson(DomainError):
+    """A 400 for a body that is not JSON, or not the JSON expected; `reason` says why."""
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__("Invalid JSON body" + (f": {reason}" if reason else ""), status=400)

@@ -10,13 +10,16 @@ import math
 from datetime import datetime
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from axes.helpers import get_client_parameters, get_client_username, get_cool_off
 from axes.models import AccessAttempt
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db.models import Max, Q
+from django.forms import CharField, Field
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import ngettext
@@ -67,11 +70,28 @@ class LockoutMessageMixin:
         return error
 
 
-class LoginForm(LockoutMessageMixin, AuthenticationForm):
+class UsernameLengthMixin:
+    """Refuses a username longer than the user model allows, as a form error.
+
+    Django's AuthenticationForm sets the field's `max_length` after building it, so only
+    the HTML attribute carries it; a longer name went on to authenticate() and into
+    axes' attempt row (a 255-character column), a 500.
+    """
+
+    fields: dict[str, Field]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        username = self.fields["username"]
+        assert isinstance(username, CharField) and username.max_length is not None
+        username.validators.append(MaxLengthValidator(username.max_length))
+
+
+class LoginForm(UsernameLengthMixin, LockoutMessageMixin, AuthenticationForm):
     pass
 
 
-class AdminLoginForm(LockoutMessageMixin, AdminAuthenticationForm):
+class AdminLoginForm(UsernameLengthMixin, LockoutMessageMixin, AdminAuthenticationForm):
     pass
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import (
     SuspiciousOperation,
 )
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 logger = logging.getLogger("realgeeks.errors")
 
@@ -47,6 +48,19 @@ class JsonErrorsMiddleware:
             return None
         if isinstance(exception, RequestDataTooBig):
             return JsonResponse({"error": "Request body too large"}, status=413)
+        if isinstance(exception, MultiPartParserError):
+            # A client error (Django answers 400 too). Only the OAuth endpoints read form
+            # bodies here, so the answer is theirs: RFC 6749 §5.2 invalid_request, not
+            # cached like their other answers (§5.1).
+            response = JsonResponse(
+                {
+                    "error": "invalid_request",
+                    "error_description": "Malformed multipart/form-data body (RFC 7578).",
+                },
+                status=400,
+            )
+            response["Cache-Control"] = "no-store"
+            return response
         if isinstance(exception, Http404 | PermissionDenied | BadRequest | SuspiciousOperation):
             # Not server errors: Django answers 404/403/400 (and logs what it should),
             # and __call__ turns that answer into JSON.

@@ -108,3 +108,28 @@ def test_docs_page_is_html_not_json():
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
+
+
+OAUTH_FORM_ENDPOINTS = [
+    "/piesync/oauth/token/",
+    "/piesync/oauth/revoke_token/",
+    "/piesync/oauth/introspect/",
+]
+
+
+@pytest.mark.parametrize("path", OAUTH_FORM_ENDPOINTS)
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data", "multipart/form-data; boundary="],
+    ids=["no-boundary", "empty-boundary"],
+)
+def test_multipart_without_a_usable_boundary_is_400_invalid_request(path, content_type, caplog):
+    with caplog.at_level(logging.ERROR, logger="realgeeks.errors"):
+        response = Client().generic("POST", path, b"token=abc", content_type=content_type)
+
+    assert assert_json_error(response, 400) == {
+        "error": "invalid_request",
+        "error_description": "Malformed multipart/form-data body (RFC 7578).",
+    }
+    assert response["Cache-Control"] == "no-store"
+    assert not [r for r in caplog.records if r.name == "realgeeks.errors"]

@@ -469,6 +469,71 @@ def test_activities_body_that_is_not_an_array_is_400(site, auth, lead):
     assert assert_error(response, 400) == "Invalid JSON body: expected a JSON array of activities"
 
 
+def lead_with_property(property_json: str) -> str:
+    """A lead body whose one activity's `property` is the given JSON text, as sent."""
+    activity = json.dumps(ACTIVITY)[:-1] + f', "property": {property_json}}}'
+    return json.dumps(LEAD)[:-1] + f', "activities": [{activity}]}}'
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999"])
+def test_a_non_finite_number_in_an_activity_property_is_400(site, auth, number):
+    response = create(site, lead_with_property(f'{{"price": {number}}}'), auth)
+
+    assert assert_error(response, 400) == (
+        "Invalid JSON body: NaN, Infinity and numbers beyond 1.8e308 are not JSON numbers"
+    )
+    assert not Lead.objects.exists()
+
+
+def test_nan_as_a_contact_field_is_400_not_stored_as_text(site, auth):
+    response = create(site, '{"source": NaN}', auth)
+
+    assert assert_error(response, 400).startswith("Invalid JSON body: NaN")
+    assert not Lead.objects.exists()
+
+
+def test_a_property_nested_400_levels_deep_is_400(site, auth):
+    response = create(site, lead_with_property('{"a": ' * 400 + "1" + "}" * 400), auth)
+
+    assert assert_error(response, 400) == "Invalid JSON body: nested deeper than 32 levels"
+    assert not Lead.objects.exists()
+
+
+def test_a_property_that_brings_the_body_to_32_levels_is_accepted(site, auth):
+    # The lead object, the activities array and the activity are three levels.
+    response = create(site, lead_with_property('{"a": ' * 29 + "1" + "}" * 29), auth)
+
+    assert response.status_code == 201, response.content
+    assert Activity.objects.get().property is not None
+
+
+def test_a_body_nested_deeper_than_python_can_parse_is_400(site, auth):
+    response = create(site, "[" * 100_000 + "]" * 100_000, auth)
+
+    assert assert_error(response, 400) == "Invalid JSON body: nested deeper than 32 levels"
+
+
+def test_a_name_twice_in_one_object_is_400(site, auth):
+    response = create(site, '{"source": "Zillow", "source": "Trulia"}', auth)
+
+    assert assert_error(response, 400) == "Invalid JSON body: a name appears twice in one object"
+    assert not Lead.objects.exists()
+
+
+def test_a_body_not_in_utf_8_is_400(site, auth):
+    response = create(site, json.dumps(LEAD).encode("utf-16"), auth)
+
+    assert assert_error(response, 400) == "Invalid JSON body: not UTF-8"
+    assert not Lead.objects.exists()
+
+
+def test_a_utf_8_byte_order_mark_is_ignored(site, auth):
+    response = create(site, b"\xef\xbb\xbf" + json.dumps(LEAD).encode(), auth)
+
+    assert response.status_code == 201, response.content
+    assert Lead.objects.get().source == LEAD["source"]
+
+
 def test_body_over_the_limit_is_413(site, auth, settings):
     settings.INCOMING_API_MAX_BODY_BYTES = 100
 

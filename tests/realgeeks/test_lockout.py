@@ -181,3 +181,12 @@ def test_admins_see_the_attempts(limit, user):
 
     assert response.status_code == 200
     assert user.username in page_text(response)
+
+
+@pytest.mark.parametrize("path", [LOGIN, ADMIN_LOGIN], ids=["login", "admin-login"])
+def test_a_username_longer_than_any_user_has_is_a_form_error(limit, path):
+    response = log_in("u" * 300, path=path)
+
+    assert response.status_code == 200
+    assert "Ensure this value has at most 150 characters (it has 300)." in page_text(response)
+    assert not AccessAttempt.objects.exists()
