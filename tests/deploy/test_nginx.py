@@ -125,7 +125,8 @@ def request(head: str, *headers: str, body: str = "") -> bytes:
     return "\r\n".join(lines).encode("latin-1")
 
 
-# Requests gunicorn refuses with its own HTML page (400 or 501) when they reach it.
+# Requests gunicorn refuses with its own HTML page (400, 431 or 501) when they reach it,
+# and the largest nginx lets through.
 MALFORMED = {
     "NUL in Authorization": request(f"GET {API_PATH} HTTP/1.1", "Authorization: Bearer a\0b"),
     "Content-Length -1": request(f"PUT {API_PATH} HTTP/1.1", "Content-Length: -1"),
@@ -148,7 +149,14 @@ MALFORMED = {
     "invalid header name": request(f"GET {API_PATH} HTTP/1.1", "X(Note): a"),
     "underscore in a header name": request(f"GET {API_PATH} HTTP/1.1", "X_Forwarded_For: 1.2.3.4"),
     "header line too long": request(f"GET {API_PATH} HTTP/1.1", "X-Note: " + "a" * 9000),
+    "150 headers": request(f"GET {API_PATH} HTTP/1.1", *(f"X-Note-{n}: a" for n in range(150))),
     "request line too long": request(f"GET {API_PATH}?q={'a' * 9000} HTTP/1.1"),
+    # The longest request line and header line nginx lets through (a 4 KiB buffer with
+    # the CRLF), X-Forwarded-For growing by the address nginx appends.
+    "longest request line": request(f"GET {API_PATH}?q={'a' * 4019} HTTP/1.1"),
+    "longest X-Forwarded-For": request(
+        f"GET {API_PATH} HTTP/1.1", "X-Forwarded-For: " + "1" * 4077
+    ),
     "method too long": request(f"ABCDEFGHIJKLMNOPQRSTU {API_PATH} HTTP/1.1"),
     "method too short": request(f"AB {API_PATH} HTTP/1.1"),
     "lower-case method": request(f"get {API_PATH} HTTP/1.1"),
