@@ -23,6 +23,14 @@ graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "20"))
 # outlive its own idle timeout (60 s on nginx and AWS ALB), so that the proxy is the one
 # to close them: else a request it sends just as gunicorn closes gets a 502.
 keepalive = int(os.environ.get("WEB_KEEPALIVE", "75"))
+# Production runs behind nginx (deploy/nginx.conf.template), which refuses oversized and
+# malformed requests itself, answering API paths in JSON. gunicorn's own limits sit above
+# nginx's (its request line and each header line: one large header buffer; the header:
+# all of them), so that gunicorn's HTML 400/431 pages never reach a client: the request
+# line and the number of header lines at gunicorn's maximum, a header line at its default.
+limit_request_line = 8190
+limit_request_fields = 32768
+limit_request_field_size = 8190
 # One line per request: time, client, method and path (not the query string, which a
 # careless client could fill with credentials), status, bytes, milliseconds, request id.
 accesslog = "-"
