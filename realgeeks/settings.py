@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "realgeeks.middleware.HeadWithoutBodyMiddleware",
     "realgeeks.metrics.RequestMetricsMiddleware",
     "realgeeks.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
