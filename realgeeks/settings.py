@@ -202,8 +202,8 @@ REST_FRAMEWORK = {
     # Views read the raw body themselves (realgeeks.api.json_body): any Content-Type.
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # No OPTIONS metadata (405 instead).
-    "DEFAULT_METADATA_CLASS": None,
+    # OPTIONS: 200 with `Allow`, no content.
+    "DEFAULT_METADATA_CLASS": "realgeeks.metadata.AllowHeaderOnlyMetadata",
     "EXCEPTION_HANDLER": "realgeeks.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -623,3 +623,19 @@ def test_patch_does_not_require_source(site, auth, lead):
     response = patch(site, lead.id, {"city": "Hilo"}, auth)
 
     assert response.status_code == 200
+
+
+# --- OPTIONS ------------------------------------------------------------------------------
+
+
+def test_options_is_answered_with_the_methods_its_allow_header_lists(site, auth, lead):
+    for path, methods in [
+        (leads_path(site.uuid), {"POST"}),
+        (lead_path(site.uuid, lead.id), {"PATCH"}),
+        (activities_path(site.uuid, lead.id), {"POST"}),
+    ]:
+        response = call("OPTIONS", path, authorization=auth)
+
+        assert response.status_code == 200, path
+        assert response.content == b""
+        assert {m.strip() for m in response["Allow"].split(",")} == {*methods, "OPTIONS"}

@@ -600,6 +600,15 @@ def test_undocumented_method_is_405_json_with_allow(site, access_token, method):
     assert method not in allowed
 
 
+def test_options_is_answered_with_the_methods_its_allow_header_lists(site, access_token):
+    response = call("OPTIONS", path_for(site.uuid), access_token)
+
+    assert response.status_code == 200
+    assert response.content == b""
+    allowed = {m.strip() for m in response["Allow"].split(",")}
+    assert allowed == {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
+
+
 def test_unexpected_error_is_500_json_and_logged_with_traceback(
     site, access_token, monkeypatch, caplog
 ):
