@@ -86,9 +86,16 @@ def test_put_documents_its_json_request_body(schema):
 
 @pytest.mark.parametrize("method", ["put", "get"])
 def test_success_body_is_url_and_secret(schema, method):
+    """Plus, only while the subscription is deactivated, since when and why."""
     body = response_schema(schema, method, 200)
 
-    assert set(body["properties"]) == {"url", "secret"}
+    assert set(body["properties"]) == {
+        "url",
+        "secret",
+        "active",
+        "deactivated_at",
+        "deactivated_reason",
+    }
     assert set(body["required"]) == {"url", "secret"}
 
 
