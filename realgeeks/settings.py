@@ -320,6 +320,12 @@ RATE_LIMIT_INCOMING_API_PER_CLIENT = parse_rate(
     env.str("RATE_LIMIT_INCOMING_API_PER_CLIENT", default="6000/m"),
     name="RATE_LIMIT_INCOMING_API_PER_CLIENT",
 )
+# Failed client authentications (wrong client id or secret) per address, on the token,
+# revocation and introspection endpoints and the Incoming Leads API together.
+RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP = parse_rate(
+    env.str("RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP", default="20/10m"),
+    name="RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP",
+)
 
 # The Incoming Leads API answers 413 above this many bytes.
 INCOMING_API_MAX_BODY_BYTES = env.int("INCOMING_API_MAX_BODY_BYTES", default=256 * 1024)
