@@ -329,6 +329,12 @@ RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP = parse_rate(
 
 # The Incoming Leads API answers 413 above this many bytes.
 INCOMING_API_MAX_BODY_BYTES = env.int("INCOMING_API_MAX_BODY_BYTES", default=256 * 1024)
+# Activities (leads/services.py, leads/payloads.py): a lead holds at most
+# LEAD_MAX_ACTIVITIES, one request adds at most LEAD_REQUEST_MAX_ACTIVITIES (more: 422),
+# and an event's body carries the LEAD_PAYLOAD_MAX_ACTIVITIES most recent ones.
+LEAD_MAX_ACTIVITIES = env.int("LEAD_MAX_ACTIVITIES", default=10_000)
+LEAD_REQUEST_MAX_ACTIVITIES = env.int("LEAD_REQUEST_MAX_ACTIVITIES", default=100)
+LEAD_PAYLOAD_MAX_ACTIVITIES = env.int("LEAD_PAYLOAD_MAX_ACTIVITIES", default=100)
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
 # Finished procrastinate jobs are deleted after this many hours.
 JOB_RETENTION_HOURS = env.int("JOB_RETENTION_HOURS", default=24 * 7)
