@@ -271,3 +271,11 @@ def test_token_endpoint_documents_its_rate_limit(schema):
     assert resolve(schema, too_many["content"]["application/json"]["schema"])["required"] == [
         "error"
     ]
+
+
+@pytest.mark.parametrize("path", ["/piesync/schema/", "/piesync/docs/"])
+def test_options_on_the_schema_and_docs_is_405_and_allow_does_not_offer_it(db, path):
+    response = Client().options(path)
+
+    assert response.status_code == 405
+    assert {m.strip() for m in response["Allow"].split(",")} == {"GET", "HEAD"}
