@@ -23,7 +23,8 @@ class Subscription(models.Model):
     active = models.BooleanField(default=True)
     # Set with `active = false`, cleared when it is reactivated (a PUT, or staff).
     deactivated_at = models.DateTimeField(null=True, blank=True)
-    deactivated_reason = models.CharField(max_length=255, blank=True)
+    # A database default too, for rows inserted with plain SQL (bench/seed.py).
+    deactivated_reason = models.CharField(max_length=255, blank=True, default="", db_default="")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
