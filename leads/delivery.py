@@ -28,7 +28,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from realgeeks import metrics
 from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, decrypt_secret
-from subscriptions.models import Subscription
+from subscriptions.models import DEACTIVATED_BY_410, Subscription
 from subscriptions.url_policy import UnresolvedHost, UnsafeURL, webhook_destination
 
 from .models import Delivery, DeliveryState
@@ -386,8 +386,9 @@ async def _record_answer(
         )
     elif code == 410:
         async with connection.transaction():
+            now = timezone.now()
             await connection.execute(
-                _DEACTIVATE_SUBSCRIPTION_SQL, [timezone.now(), subscription_id]
+                _DEACTIVATE_SUBSCRIPTION_SQL, [now, DEACTIVATED_BY_410, now, subscription_id]
             )
             await _finish(
                 connection,
@@ -461,7 +462,8 @@ async def _finish(
 
 
 _DEACTIVATE_SUBSCRIPTION_SQL = (
-    f"UPDATE {Subscription._meta.db_table} SET active = false, updated = %s WHERE id = %s"  # noqa: S608
+    f"UPDATE {Subscription._meta.db_table} SET active = false, deactivated_at = %s, "  # noqa: S608
+    "deactivated_reason = %s, updated = %s WHERE id = %s"
 )
 _DELIVERY_COLUMNS = {field.name: field.column for field in Delivery._meta.concrete_fields}
 _COUNT_ATTEMPT_SQL = (

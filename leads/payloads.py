@@ -5,6 +5,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Count, Window
+
 from .models import CONTACT_FIELDS, Activity, Lead
 
 
@@ -16,7 +19,12 @@ def rfc3339(moment: datetime) -> str:
 def lead_document(
     lead: Lead, *, action: str, activities: Iterable[Activity] | None = None
 ) -> dict[str, Any]:
-    """`activities` spares a query when the caller has them (a lead just created)."""
+    """`activities`: all of the lead's, when the caller has them (a lead just created),
+    sparing the query.
+
+    `activities` carries the LEAD_PAYLOAD_MAX_ACTIVITIES most recent ones, oldest first;
+    `activities_total`, added only when there are more, says how many the lead has.
+    """
     document: dict[str, Any] = {
         "action": action,
         "id": lead.id.hex,  # 32 hex characters, no dashes (reference §2.3)
@@ -26,6 +34,7 @@ def lead_document(
     }
     for field in CONTACT_FIELDS:
         document[field] = getattr(lead, field)
+    sent, total = _most_recent_activities(lead, activities)
     document["activities"] = [
         {
             "type": activity.type,
@@ -34,9 +43,27 @@ def lead_document(
             **({"property": activity.property} if activity.property is not None else {}),
             "created": rfc3339(activity.created),
         }
-        for activity in (lead.activities.all() if activities is None else activities)
+        for activity in sent
     ]
+    if total > len(sent):
+        document["activities_total"] = total
     return document
+
+
+def _most_recent_activities(
+    lead: Lead, activities: Iterable[Activity] | None
+) -> tuple[list[Activity], int]:
+    """The most recent activities to send, oldest first, and how many the lead has."""
+    limit: int = settings.LEAD_PAYLOAD_MAX_ACTIVITIES
+    if activities is not None:
+        every = sorted(activities, key=lambda activity: (activity.created, activity.pk))
+        return every[-limit:] if limit else [], len(every)
+    # One query: the window's count is taken over all the lead's rows, before the LIMIT.
+    recent = list(
+        lead.activities.annotate(total=Window(Count("pk"))).order_by("-created", "-pk")[:limit]
+    )
+    total: int = recent[0].total if recent else lead.activities.count()
+    return [*reversed(recent)], total
 
 
 def lead_body(lead: Lead, *, action: str, activities: Iterable[Activity] | None = None) -> bytes:

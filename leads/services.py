@@ -43,6 +43,7 @@ def lead_create(
     lead_id: uuid.UUID | None = None,
     activities: list[ActivityData] | None = None,
 ) -> Lead:
+    _check_activities_addable(adding=len(activities or []), lead=None)
     lead = Lead(id=lead_id or uuid.uuid4(), site=site, **fields)
     try:
         lead.save(force_insert=True)
@@ -63,13 +64,8 @@ def lead_update(
     activities: list[ActivityData] | None = None,
 ) -> Lead:
     """Apply the given contact fields; an `updated` event only if one actually changed."""
-    # Locked, so that concurrent updates of one lead commit, and are delivered, in order.
-    # Only the lead's row: locking its site would serialize every update on the site.
-    try:
-        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id, site=site)
-    except Lead.DoesNotExist:
-        raise DomainError("Lead not found", status=404) from None
-    lead.site = site
+    lead = _locked_lead(site=site, lead_id=lead_id)
+    _check_activities_addable(adding=len(activities or []), lead=lead)
     changed = [name for name, value in changes.items() if getattr(lead, name) != value]
     for name in changed:
         setattr(lead, name, changes[name])
@@ -84,12 +80,46 @@ def lead_update(
 @transaction.atomic
 def activities_add(*, site: Site, lead_id: uuid.UUID, activities: list[ActivityData]) -> Lead:
     """Activities alone make no event: PieSync subscribes to `created` and `updated` only."""
-    try:
-        lead = Lead.objects.get(pk=lead_id, site=site)
-    except Lead.DoesNotExist:
-        raise DomainError("Lead not found", status=404) from None
+    lead = _locked_lead(site=site, lead_id=lead_id)
+    _check_activities_addable(adding=len(activities), lead=lead)
     _activities_create(lead=lead, activities=activities)
     return lead
+
+
+def _locked_lead(*, site: Site, lead_id: uuid.UUID) -> Lead:
+    """The site's lead, locked until the transaction ends: concurrent updates of one lead
+    commit, and are delivered, in order, and concurrent additions of activities count
+    what the others added. Only the lead's row: locking its site would serialize every
+    update on the site."""
+    try:
+        lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id, site=site)
+    except Lead.DoesNotExist:
+        raise DomainError("Lead not found", status=404) from None
+    lead.site = site
+    return lead
+
+
+def _check_activities_addable(*, adding: int, lead: Lead | None) -> None:
+    """A 422 naming `activities`, before anything is written, past either cap: what one
+    request may add, and what a lead (None: one being created) may hold. Its events'
+    bodies are capped apart (leads/payloads.py)."""
+    if not adding:
+        return
+    per_request: int = settings.LEAD_REQUEST_MAX_ACTIVITIES
+    per_lead: int = settings.LEAD_MAX_ACTIVITIES
+    if adding > per_request:
+        message = f"A request may add at most {per_request} activities; this one has {adding}."
+    else:
+        held = 0 if lead is None else Activity.objects.filter(lead=lead).count()
+        if held + adding <= per_lead:
+            return
+        message = (
+            f"This lead holds {held} activities, and may hold at most {per_lead}: "
+            f"{max(per_lead - held, 0)} more can be added."
+        )
+    raise DomainError(
+        f"Invalid fields: activities: {message}", status=422, fields={"activities": [message]}
+    )
 
 
 def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> list[Activity]:

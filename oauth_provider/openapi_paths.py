@@ -106,8 +106,9 @@ TOKEN_ENDPOINT = {
                 },
                 "429": {
                     "description": (
-                        "Too many token requests from this client, or from this address; "
-                        "nothing was issued. Retry after `Retry-After` seconds."
+                        "Too many token requests from this client, or from this address, or "
+                        "too many failed client authentications from this address; nothing "
+                        "was issued. Retry after `Retry-After` seconds."
                     ),
                     "headers": {
                         "Retry-After": {
@@ -119,11 +120,20 @@ TOKEN_ENDPOINT = {
                         "application/json": {
                             "schema": {
                                 "type": "object",
-                                "properties": {"error": {"type": "string"}},
+                                "properties": {
+                                    "error": {
+                                        "type": "string",
+                                        "enum": ["temporarily_unavailable"],
+                                    },
+                                    "error_description": {"type": "string"},
+                                },
                                 "required": ["error"],
                             },
                             "example": {
-                                "error": "Request was throttled. Expected available in 12 seconds."
+                                "error": "temporarily_unavailable",
+                                "error_description": (
+                                    "Request was throttled. Expected available in 12 seconds."
+                                ),
                             },
                         }
                     },

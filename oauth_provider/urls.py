@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from oauth2_provider import views as dot_views
 
+from ratelimits.limits import limit_failed_client_authentication
 from realgeeks.lockout import LoginForm
 
 from . import views
@@ -14,9 +15,21 @@ oauth2_provider_urlpatterns = [
         no_framing(views.SiteAuthorizationView.as_view()),
         name="authorize",
     ),
-    path("piesync/oauth/token/", views.TokenView.as_view(), name="token"),
-    path("piesync/oauth/revoke_token/", views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("piesync/oauth/introspect/", views.IntrospectView.as_view(), name="introspect"),
+    path(
+        "piesync/oauth/token/",
+        limit_failed_client_authentication(views.TokenView.as_view()),
+        name="token",
+    ),
+    path(
+        "piesync/oauth/revoke_token/",
+        limit_failed_client_authentication(views.RevokeTokenView.as_view()),
+        name="revoke-token",
+    ),
+    path(
+        "piesync/oauth/introspect/",
+        limit_failed_client_authentication(views.IntrospectView.as_view()),
+        name="introspect",
+    ),
     path(
         ".well-known/oauth-authorization-server",
         dot_views.OAuthServerMetadataView.as_view(),

@@ -1,10 +1,15 @@
 """What is limited, and the 429 a client gets over a limit.
 
-Each check is one statement (`services.windows_hit`), made before the request's work.
+Each check is one statement (`services.windows_hit`, or `services.windows_full` for a
+limit on failures, which are counted once they happened), made before the request's work.
 """
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -13,7 +18,8 @@ from rest_framework.views import APIView
 from oauth_provider.models import AccessToken, Application
 from realgeeks.client_ip import client_ip
 
-from .services import windows_hit
+from .rates import Rate
+from .services import windows_full, windows_hit
 
 
 def token_request_retry_after(
@@ -33,10 +39,63 @@ def token_request_retry_after(
     return windows_hit(limits=limits)
 
 
+def client_authentication_retry_after(*, request: HttpRequest) -> int | None:
+    """The seconds to wait while the request's address is over its failed client
+    authentications, else None.
+
+    Asked before the secret is checked, so that once over, a right guess is refused like
+    a wrong one and guessing learns nothing more.
+    """
+    return windows_full(limits=_client_authentication_failures(request))
+
+
+def client_authentication_failed(*, request: HttpRequest) -> None:
+    """Count a failed client authentication against the request's address: one count
+    for every endpoint that takes a client's id and secret."""
+    windows_hit(limits=_client_authentication_failures(request))
+
+
+def _client_authentication_failures(request: HttpRequest) -> dict[str, Rate]:
+    rate = settings.RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP
+    return {} if rate is None else {f"client-auth-failures:ip:{client_ip(request)}": rate}
+
+
+View = Callable[..., HttpResponseBase]
+
+
+def limit_failed_client_authentication(view: View) -> View:
+    """The OAuth endpoints' side of the failed client authentication limit (token,
+    revocation, introspection): refused while the address is over it, and a 401 counted.
+
+    Those endpoints answer 401 only for a failed client authentication (RFC 6749 §5.2
+    `invalid_client`; RFC 7009 §2.2.1 and RFC 7662 §2.3 answer it the same way).
+    """
+
+    @functools.wraps(view)
+    def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        retry_after = client_authentication_retry_after(request=request)
+        if retry_after is not None:
+            return too_many_requests(retry_after)
+        response = view(request, *args, **kwargs)
+        if response.status_code == 401:
+            client_authentication_failed(request=request)
+        return response
+
+    return limited
+
+
 def too_many_requests(retry_after: int) -> JsonResponse:
-    """RFC 6585 §4: 429, with `Retry-After` in seconds (RFC 9110 §10.2.3), and the body
-    every other error has (the same message DRF's throttling gives)."""
-    response = JsonResponse({"error": str(Throttled(wait=retry_after).detail)}, status=429)
+    """An OAuth endpoint's 429 (RFC 6585 §4) with `Retry-After` in seconds (RFC 9110
+    §10.2.3), in those endpoints' error format (RFC 6749 §5.2). RFC 6749 has no code for
+    it; `temporarily_unavailable` (§4.1.2.1) is the registered one that says "try again
+    later". The description is the one DRF's throttling gives on the other APIs."""
+    response = JsonResponse(
+        {
+            "error": "temporarily_unavailable",
+            "error_description": str(Throttled(wait=retry_after).detail),
+        },
+        status=429,
+    )
     response["Retry-After"] = str(retry_after)
     return response
 

@@ -31,15 +31,7 @@ def windows_hit(*, limits: Mapping[str, Rate], now: float | None = None) -> int 
     if not limits:
         return None
     at = time.time() if now is None else now
-    # The period is part of the stored key: windows of two periods can end at the same
-    # moment (a minute's and an hour's, on the hour) and must not share a count.
-    rows = sorted(
-        (
-            (f"{key}/{rate.seconds}s", (math.floor(at / rate.seconds) + 1) * rate.seconds, rate)
-            for key, rate in limits.items()
-        ),
-        key=lambda row: row[0],
-    )
+    rows = _windows(limits, at)
     values = ", ".join(["(%s, %s, 1)"] * len(rows))
     params = [param for key, end, _ in rows for param in (key, datetime.fromtimestamp(end, UTC))]
     with connection.cursor() as cursor:
@@ -52,6 +44,36 @@ def windows_hit(*, limits: Mapping[str, Rate], now: float | None = None) -> int 
         counts = dict(cursor.fetchall())
     waits = [math.ceil(end - at) for key, end, rate in rows if counts[key] > rate.limit]
     return max(waits) if waits else None
+
+
+def windows_full(*, limits: Mapping[str, Rate], now: float | None = None) -> int | None:
+    """The seconds to wait if any key has already counted its limit in its current
+    window, else None. Counts nothing: for limits on what a request turns out to be (a
+    failure), checked before its work. One primary-key SELECT."""
+    if not limits:
+        return None
+    at = time.time() if now is None else now
+    rows = _windows(limits, at)
+    conditions = " OR ".join(["(key = %s AND window_end = %s)"] * len(rows))
+    params = [param for key, end, _ in rows for param in (key, datetime.fromtimestamp(end, UTC))]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT key, hits FROM {_TABLE} WHERE {conditions}", params)  # noqa: S608
+        counts = dict(cursor.fetchall())
+    waits = [math.ceil(end - at) for key, end, rate in rows if counts.get(key, 0) >= rate.limit]
+    return max(waits) if waits else None
+
+
+def _windows(limits: Mapping[str, Rate], at: float) -> list[tuple[str, int, Rate]]:
+    """(stored key, end of the current window as Unix time, rate) per key, in key order."""
+    # The period is part of the stored key: windows of two periods can end at the same
+    # moment (a minute's and an hour's, on the hour) and must not share a count.
+    return sorted(
+        (
+            (f"{key}/{rate.seconds}s", (math.floor(at / rate.seconds) + 1) * rate.seconds, rate)
+            for key, rate in limits.items()
+        ),
+        key=lambda row: row[0],
+    )
 
 
 @transaction.atomic

@@ -9,7 +9,14 @@ from django.core.exceptions import (
     RequestDataTooBig,
     SuspiciousOperation,
 )
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.http.multipartparser import MultiPartParserError
 
 logger = logging.getLogger("realgeeks.errors")
@@ -90,3 +97,29 @@ def _is_json_error_body(response: HttpResponse) -> bool:
     except ValueError:
         return False
     return isinstance(body, dict) and "error" in body
+
+
+class HeadWithoutBodyMiddleware:
+    """RFC 9110 §9.3.2: the answer to HEAD has the header fields GET's would have, and no
+    content.
+
+    Django answers HEAD by running the GET view (or the error handling) and keeps the
+    body; gunicorn writes it, since Content-Length says how long it is. First in
+    MIDDLEWARE, so that it sees every answer, including the errors made on the way out.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if request.method != "HEAD":
+            return response
+        if isinstance(response, StreamingHttpResponse):
+            response.streaming_content = []
+        elif isinstance(response, HttpResponse):
+            # §8.6: a HEAD answer may say how long GET's content would be.
+            if not response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
+            response.content = b""
+        return response

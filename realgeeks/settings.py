@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "realgeeks.middleware.HeadWithoutBodyMiddleware",
     "realgeeks.metrics.RequestMetricsMiddleware",
     "realgeeks.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -201,8 +202,8 @@ REST_FRAMEWORK = {
     # Views read the raw body themselves (realgeeks.api.json_body): any Content-Type.
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # No OPTIONS metadata (405 instead).
-    "DEFAULT_METADATA_CLASS": None,
+    # OPTIONS: 200 with `Allow`, no content.
+    "DEFAULT_METADATA_CLASS": "realgeeks.metadata.AllowHeaderOnlyMetadata",
     "EXCEPTION_HANDLER": "realgeeks.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
@@ -319,9 +320,21 @@ RATE_LIMIT_INCOMING_API_PER_CLIENT = parse_rate(
     env.str("RATE_LIMIT_INCOMING_API_PER_CLIENT", default="6000/m"),
     name="RATE_LIMIT_INCOMING_API_PER_CLIENT",
 )
+# Failed client authentications (wrong client id or secret) per address, on the token,
+# revocation and introspection endpoints and the Incoming Leads API together.
+RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP = parse_rate(
+    env.str("RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP", default="20/10m"),
+    name="RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP",
+)
 
 # The Incoming Leads API answers 413 above this many bytes.
 INCOMING_API_MAX_BODY_BYTES = env.int("INCOMING_API_MAX_BODY_BYTES", default=256 * 1024)
+# Activities (leads/services.py, leads/payloads.py): a lead holds at most
+# LEAD_MAX_ACTIVITIES, one request adds at most LEAD_REQUEST_MAX_ACTIVITIES (more: 422),
+# and an event's body carries the LEAD_PAYLOAD_MAX_ACTIVITIES most recent ones.
+LEAD_MAX_ACTIVITIES = env.int("LEAD_MAX_ACTIVITIES", default=10_000)
+LEAD_REQUEST_MAX_ACTIVITIES = env.int("LEAD_REQUEST_MAX_ACTIVITIES", default=100)
+LEAD_PAYLOAD_MAX_ACTIVITIES = env.int("LEAD_PAYLOAD_MAX_ACTIVITIES", default=100)
 DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
 # Finished procrastinate jobs are deleted after this many hours.
 JOB_RETENTION_HOURS = env.int("JOB_RETENTION_HOURS", default=24 * 7)

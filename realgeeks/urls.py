@@ -11,14 +11,22 @@ from .metrics import metrics_view
 # The admin login says so when django-axes locked the account out (realgeeks.lockout).
 admin.site.login_form = AdminLoginForm
 
+READ = ["get", "head"]
+
 urlpatterns = [
     path("", include((oauth_urls.oauth2_provider_urlpatterns, "oauth2_provider"))),
     path("", include(oauth_urls.login_urlpatterns)),
     path("account/", include((oauth_urls.account_urlpatterns, "oauth_provider"))),
     path("", include("subscriptions.urls")),
     path("", include("leads.urls")),
-    path("piesync/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("piesync/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # GET and HEAD only: DRF would answer OPTIONS by rendering empty metadata with these
+    # views' YAML and HTML renderers (realgeeks/metadata.py).
+    path("piesync/schema/", SpectacularAPIView.as_view(http_method_names=READ), name="schema"),
+    path(
+        "piesync/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", http_method_names=READ),
+        name="docs",
+    ),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

@@ -2,8 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .models import Subscription
+from .models import DEACTIVATED_BY_STAFF, Subscription
 from .services import MAX_SECRET_LENGTH
 from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
 
@@ -38,6 +39,9 @@ class SubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]  # generic on
     def save(self, commit: bool = True) -> Subscription:
         if self.cleaned_data["secret"]:
             self.instance.secret = self.cleaned_data["secret"]
+        if "active" in self.changed_data:
+            self.instance.deactivated_at = None if self.instance.active else timezone.now()
+            self.instance.deactivated_reason = "" if self.instance.active else DEACTIVATED_BY_STAFF
         subscription: Subscription = super().save(commit=commit)
         return subscription
 
@@ -58,7 +62,7 @@ class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic 
     list_select_related = ["site", "application"]
     search_fields = ["site__domain", "url", "=site__uuid"]
     raw_id_fields = ["site", "application"]
-    readonly_fields = ["created", "updated"]
+    readonly_fields = ["deactivated_at", "deactivated_reason", "created", "updated"]
     actions = ["deactivate", "activate"]
 
     @admin.display(description="secret")
@@ -67,10 +71,12 @@ class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic 
 
     @admin.action(description="Deactivate selected subscriptions")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
-        count = queryset.update(active=False)
+        count = queryset.update(
+            active=False, deactivated_at=timezone.now(), deactivated_reason=DEACTIVATED_BY_STAFF
+        )
         self.message_user(request, f"Deactivated {count} subscription(s).", messages.SUCCESS)
 
     @admin.action(description="Activate selected subscriptions")
     def activate(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
-        count = queryset.update(active=True)
+        count = queryset.update(active=True, deactivated_at=None, deactivated_reason="")
         self.message_user(request, f"Activated {count} subscription(s).", messages.SUCCESS)

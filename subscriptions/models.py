@@ -5,6 +5,10 @@ from sites.models import Site
 
 from .crypto import decrypt_secret, encrypt_secret
 
+# Why deliveries to a subscription stopped; GET shows it to the partner.
+DEACTIVATED_BY_410 = "The webhook URL answered 410 Gone"
+DEACTIVATED_BY_STAFF = "Deactivated by Real Geeks staff"
+
 
 class Subscription(models.Model):
     """Where a partner application wants a site's lead events delivered, and the signing secret."""
@@ -17,6 +21,10 @@ class Subscription(models.Model):
     # A Fernet token of the signing secret (subscriptions/crypto.py), never the plaintext.
     secret_encrypted = models.TextField()
     active = models.BooleanField(default=True)
+    # Set with `active = false`, cleared when it is reactivated (a PUT, or staff).
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    # A database default too, for rows inserted with plain SQL (bench/seed.py).
+    deactivated_reason = models.CharField(max_length=255, blank=True, default="", db_default="")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

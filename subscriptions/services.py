@@ -50,7 +50,7 @@ def validate_subscription_fields(data: dict[str, Any]) -> tuple[str, str]:
 def subscription_put(
     *, site: Site, application: Application, url: str, secret: str
 ) -> Subscription:
-    """Create the subscription, or replace its URL and secret in place.
+    """Create the subscription, or replace its URL and secret in place, and (re)activate it.
 
     One `INSERT ... ON CONFLICT DO UPDATE`, so concurrent PUTs never collide on the
     unique constraint; the row keeps its identity, so pending deliveries follow it. Only
@@ -63,6 +63,8 @@ def subscription_put(
         url=url,
         secret_encrypted=encrypt_secret(secret),
         active=True,
+        deactivated_at=None,
+        deactivated_reason="",
         created=now,
         updated=now,
     )
@@ -70,7 +72,14 @@ def subscription_put(
         [subscription],
         update_conflicts=True,
         unique_fields=["site", "application"],
-        update_fields=["url", "secret_encrypted", "active", "updated"],
+        update_fields=[
+            "url",
+            "secret_encrypted",
+            "active",
+            "deactivated_at",
+            "deactivated_reason",
+            "updated",
+        ],
     )
     return subscription
 

@@ -19,7 +19,12 @@ from sites.models import Site
 
 from . import selectors, services
 from .crypto import SecretUnreadable
-from .serializers import ErrorSerializer, FieldErrorsSerializer, SubscriptionSerializer
+from .serializers import (
+    ErrorSerializer,
+    FieldErrorsSerializer,
+    SubscriptionSerializer,
+    SubscriptionStateSerializer,
+)
 
 
 def error(description: str, message: str) -> OpenApiResponse:
@@ -74,7 +79,7 @@ class SubscriptionView(APIView):
         summary="Get the site's subscription",
         parameters=[SITE_UUID],
         responses={
-            200: SubscriptionSerializer,
+            200: SubscriptionStateSerializer,
             401: UNAUTHORIZED,
             403: FORBIDDEN,
             404: OpenApiResponse(
@@ -110,7 +115,7 @@ class SubscriptionView(APIView):
         if subscription is None:
             raise DomainError("Subscription not found", status=404)
         # Decrypts the secret: SecretUnreadable (a JSON 500) when no key opens it.
-        return Response(SubscriptionSerializer(subscription).data)
+        return Response(SubscriptionStateSerializer(subscription).data)
 
     @extend_schema(
         operation_id="subscription_put",
@@ -120,7 +125,7 @@ class SubscriptionView(APIView):
         # drf-spectacular would otherwise document no request body at all.
         request={"application/json": SubscriptionSerializer},
         responses={
-            200: SubscriptionSerializer,
+            200: SubscriptionStateSerializer,
             400: error("The body is not a JSON object.", "Invalid JSON body"),
             401: UNAUTHORIZED,
             403: FORBIDDEN,
@@ -148,7 +153,7 @@ class SubscriptionView(APIView):
         subscription = services.subscription_put(
             site=site, application=bearer_application(request), url=url, secret=secret
         )
-        return Response(SubscriptionSerializer(subscription).data)
+        return Response(SubscriptionStateSerializer(subscription).data)
 
     @extend_schema(
         operation_id="subscription_delete",

@@ -688,3 +688,66 @@ def test_patch_does_not_require_source(site, auth, lead):
     response = patch(site, lead.id, {"city": "Hilo"}, auth)
 
     assert response.status_code == 200
+
+
+# --- OPTIONS ------------------------------------------------------------------------------
+
+
+def test_options_is_answered_with_the_methods_its_allow_header_lists(site, auth, lead):
+    for path, methods in [
+        (leads_path(site.uuid), {"POST"}),
+        (lead_path(site.uuid, lead.id), {"PATCH"}),
+        (activities_path(site.uuid, lead.id), {"POST"}),
+    ]:
+        response = call("OPTIONS", path, authorization=auth)
+
+        assert response.status_code == 200, path
+        assert response.content == b""
+        assert {m.strip() for m in response["Allow"].split(",")} == {*methods, "OPTIONS"}
+
+
+# --- activity caps ------------------------------------------------------------------------
+
+
+def activities(count: int) -> list[dict]:
+    return [{**ACTIVITY, "description": f"Visit {n}"} for n in range(count)]
+
+
+def assert_too_many_activities(response) -> str:
+    assert_invalid(response, "activities")
+    [message] = response.json()["fields"]["activities"]
+    return message
+
+
+def test_a_request_adding_more_activities_than_allowed_is_422_and_writes_nothing(
+    site, auth, lead, settings
+):
+    settings.LEAD_REQUEST_MAX_ACTIVITIES = 3
+
+    for response in (
+        create(site, {**LEAD, "activities": activities(4)}, auth),
+        patch(site, lead.id, {"city": "Hilo", "activities": activities(4)}, auth),
+        call("POST", activities_path(site.uuid, lead.id), activities(4), auth),
+    ):
+        message = assert_too_many_activities(response)
+        assert message == "A request may add at most 3 activities; this one has 4."
+
+    assert Lead.objects.get().city == ""
+    assert not Activity.objects.exists()
+    assert call("POST", activities_path(site.uuid, lead.id), activities(3), auth).status_code == 201
+
+
+def test_a_lead_holding_its_most_activities_refuses_more(site, auth, lead, settings):
+    settings.LEAD_MAX_ACTIVITIES = 5
+    path = activities_path(site.uuid, lead.id)
+    assert call("POST", path, activities(4), auth).status_code == 201
+
+    message = assert_too_many_activities(call("POST", path, activities(2), auth))
+
+    assert message == "This lead holds 4 activities, and may hold at most 5: 1 more can be added."
+    assert Activity.objects.count() == 4
+    assert call("POST", path, activities(1), auth).status_code == 201
+    assert_too_many_activities(
+        patch(site, lead.id, {"city": "Hilo", "activities": activities(1)}, auth)
+    )
+    assert Lead.objects.get().city == ""

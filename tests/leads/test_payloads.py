@@ -143,3 +143,53 @@ def test_rfc3339_converts_other_offsets_to_utc():
     moment = datetime(2015, 10, 1, 16, 14, 1, 597026, tzinfo=timezone(timedelta(hours=10)))
 
     assert rfc3339(moment) == "2015-10-01T06:14:01.597026Z"
+
+
+# --- the activities cap -------------------------------------------------------------------
+
+
+def notes(count: int) -> list[services.ActivityData]:
+    """`count` activities an hour apart, the last one the most recent."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        services.ActivityData(
+            type="note", source="Agent", description=f"note {n}", created=start + timedelta(hours=n)
+        )
+        for n in range(count)
+    ]
+
+
+def sent_descriptions(document) -> list[str]:
+    return [activity["description"] for activity in document["activities"]]
+
+
+def test_an_updated_event_carries_the_most_recent_activities_and_the_total(site, settings):
+    settings.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
+    lead = services.lead_create(site=site, fields={"source": "Zillow"})
+    services.activities_add(site=site, lead_id=lead.pk, activities=list(reversed(notes(5))))
+
+    services.lead_update(site=site, lead_id=lead.pk, changes={"first_name": "Ada"})
+
+    document = json.loads(bytes(lead.events.get(action="updated").body))
+    assert sent_descriptions(document) == ["note 2", "note 3", "note 4"]  # oldest first
+    assert document["activities_total"] == 5
+
+
+def test_a_created_event_is_capped_too(site, settings):
+    settings.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
+
+    lead = services.lead_create(site=site, fields={"source": "Zillow"}, activities=notes(4))
+
+    document = json.loads(bytes(lead.events.get().body))
+    assert sent_descriptions(document) == ["note 1", "note 2", "note 3"]
+    assert document["activities_total"] == 4
+
+
+def test_at_the_cap_the_body_has_no_total(site, settings):
+    settings.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
+
+    lead = services.lead_create(site=site, fields={"source": "Zillow"}, activities=notes(3))
+
+    document = json.loads(bytes(lead.events.get().body))
+    assert len(document["activities"]) == 3
+    assert "activities_total" not in document

@@ -1,11 +1,12 @@
 """Lead services: the only writers of leads, and the only makers of events."""
 
 import json
+import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -345,3 +346,34 @@ def test_prune_keeps_recent_deliveries_and_failed_ones(lead, subscription):
 
     assert count == 0
     assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}
+
+
+# --- activity caps under concurrency --------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_additions_never_take_a_lead_past_its_most_activities(site, settings):
+    """Each thread has its own database connection, so the additions really race."""
+    settings.LEAD_MAX_ACTIVITIES = 5
+    lead = Lead.objects.create(site=site, **FIELDS)
+    start = threading.Barrier(10)
+    outcomes: list[str] = []
+
+    def add_one() -> None:
+        start.wait()
+        try:
+            services.activities_add(site=site, lead_id=lead.pk, activities=[NOTE])
+            outcomes.append("added")
+        except DomainError as error:
+            outcomes.append(str(error.status))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=add_one) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["422"] * 5 + ["added"] * 5
+    assert Activity.objects.filter(lead=lead).count() == 5

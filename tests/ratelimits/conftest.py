@@ -7,4 +7,5 @@ def no_limits(settings):
     settings.RATE_LIMIT_TOKEN_PER_CLIENT = None
     settings.RATE_LIMIT_TOKEN_PER_IP = None
     settings.RATE_LIMIT_INCOMING_API_PER_CLIENT = None
+    settings.RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP = None
     return settings

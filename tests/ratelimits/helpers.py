@@ -28,3 +28,16 @@ def assert_too_many_requests(response, *, at_most: int) -> int:
         "error": f"Request was throttled. Expected available in {retry_after} seconds."
     }
     return retry_after
+
+
+def assert_oauth_too_many_requests(response, *, at_most: int) -> int:
+    """A 429 in the OAuth endpoints' error format (RFC 6749 §5.2); returns its Retry-After."""
+    assert response.status_code == 429, response.content
+    assert response["Content-Type"] == "application/json"
+    retry_after = int(response["Retry-After"])
+    assert 1 <= retry_after <= at_most
+    assert response.json() == {
+        "error": "temporarily_unavailable",
+        "error_description": f"Request was throttled. Expected available in {retry_after} seconds.",
+    }
+    return retry_after

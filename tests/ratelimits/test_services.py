@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from ratelimits.models import RateLimitWindow
 from ratelimits.rates import Rate
-from ratelimits.services import windows_hit, windows_prune
+from ratelimits.services import windows_full, windows_hit, windows_prune
 
 THREE_PER_MINUTE = Rate(limit=3, seconds=60)
 T = 1_800_000_015.25  # 15.25 s into a minute (and an hour)
@@ -105,3 +105,31 @@ def test_concurrent_hits_are_all_counted():
     (window,) = RateLimitWindow.objects.all()
     assert window.hits == 200
     assert window.window_end == datetime.fromtimestamp((T // 60 + 1) * 60, UTC)
+
+
+# --- windows_full: a limit on failures, checked without counting ----------------------------
+
+
+def test_full_counts_nothing(db):
+    for _ in range(5):
+        assert windows_full(limits={"k": THREE_PER_MINUTE}, now=T) is None
+
+    assert hits("k", THREE_PER_MINUTE, 3) == [None, None, None]
+
+
+def test_full_once_the_limit_is_counted_with_the_rest_of_the_window(db, django_assert_num_queries):
+    hits("k", THREE_PER_MINUTE, 2)
+    assert windows_full(limits={"k": THREE_PER_MINUTE}, now=T) is None
+    hits("k", THREE_PER_MINUTE, 1)
+
+    with django_assert_num_queries(1):
+        wait = windows_full(limits={"k": THREE_PER_MINUTE}, now=T)
+
+    assert wait == int((T // 60 + 1) * 60 - T) + 1
+    next_window = (T // 60 + 1) * 60
+    assert windows_full(limits={"k": THREE_PER_MINUTE}, now=next_window) is None
+
+
+def test_full_without_limits_costs_no_query(db, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert windows_full(limits={}) is None

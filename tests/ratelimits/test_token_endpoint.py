@@ -10,7 +10,7 @@ from oauth_provider.models import AccessToken, RefreshToken
 from ratelimits.rates import Rate
 from tests.factories import ApplicationFactory
 from tests.oauth_provider.flow import TOKEN, basic_auth, obtain_tokens
-from tests.ratelimits.helpers import assert_too_many_requests, at_window_start, per_hour
+from tests.ratelimits.helpers import assert_oauth_too_many_requests, at_window_start, per_hour
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -61,7 +61,7 @@ def test_past_the_client_limit_the_answer_is_429_with_json_and_retry_after(
 ):
     assert statuses(token_request(application) for _ in range(3)) == [400, 400, 400]
 
-    assert_too_many_requests(token_request(application), at_most=3600)
+    assert_oauth_too_many_requests(token_request(application), at_most=3600)
 
 
 def test_the_client_limit_holds_from_every_address(client_limit, application):
@@ -89,7 +89,7 @@ def test_past_the_address_limit_the_answer_is_429_whatever_the_client(ip_limit, 
     for _ in range(3):
         token_request(ApplicationFactory.create())
 
-    assert_too_many_requests(token_request(ApplicationFactory.create()), at_most=3600)
+    assert_oauth_too_many_requests(token_request(ApplicationFactory.create()), at_most=3600)
 
 
 def test_unauthenticated_requests_count_against_the_address(ip_limit, application):
@@ -140,7 +140,7 @@ def test_the_allowance_comes_back_after_retry_after(no_limits, application):
     at_window_start(2)
     for _ in range(2):
         token_request(application)
-    retry_after = assert_too_many_requests(token_request(application), at_most=2)
+    retry_after = assert_oauth_too_many_requests(token_request(application), at_most=2)
 
     time.sleep(retry_after)
 

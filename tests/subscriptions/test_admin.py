@@ -5,7 +5,13 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from subscriptions.models import Subscription
-from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, UserFactory
+from tests.factories import (
+    ApplicationFactory,
+    SiteFactory,
+    SubscriptionFactory,
+    UserFactory,
+    issue_access_token,
+)
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -247,3 +253,37 @@ def test_delete(staff, subscriptions):
 
     assert response.status_code == 302
     assert list(Subscription.objects.all()) == [maui]
+
+
+def partner_view(subscription: Subscription) -> dict:
+    """What the subscription's partner GETs."""
+    token = issue_access_token(site=subscription.site, application=subscription.application)
+    response = Client().get(
+        f"/piesync/subscription/{subscription.site.uuid}/", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_partner_sees_a_deactivation_by_staff_and_a_reactivation(staff, subscriptions):
+    aloha, _ = subscriptions
+
+    staff.post(CHANGELIST, {"action": "deactivate", "_selected_action": [aloha.pk]})
+
+    seen = partner_view(aloha)
+    assert seen["active"] is False
+    assert seen["deactivated_reason"] == "Deactivated by Real Geeks staff"
+    assert seen["deactivated_at"]
+    staff.post(CHANGELIST, {"action": "activate", "_selected_action": [aloha.pk]})
+    assert set(partner_view(aloha)) == {"url", "secret"}
+
+
+def test_the_partner_sees_a_deactivation_on_the_change_form(staff, subscriptions):
+    aloha, _ = subscriptions
+
+    staff.post(
+        f"{CHANGELIST}{aloha.pk}/change/",
+        {"site": aloha.site_id, "application": aloha.application_id, "url": aloha.url},
+    )
+
+    assert partner_view(aloha)["deactivated_reason"] == "Deactivated by Real Geeks staff"

@@ -4,15 +4,20 @@ import io
 import json
 import logging
 import uuid
+from datetime import datetime
 
 import pytest
 from django.test import Client
 from django.test.client import FakePayload
+from django.utils import timezone
 
+from leads.models import Delivery, DeliveryState
+from leads.services import lead_create
 from oauth_provider.models import AccessToken
 from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, issue_access_token
 from tests.http import send
+from tests.leads.worker import Receiver, Reply, deliver_now
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -277,6 +282,60 @@ def test_site_uuid_in_uppercase_is_the_same_site(site, access_token):
     response = put(str(site.uuid).upper(), access_token)
 
     assert response.status_code == 200
+
+
+# --- a subscription its endpoint deactivated (410) ----------------------------------------
+
+
+@pytest.fixture
+def gone():
+    """A receiver whose hook answers 410 Gone."""
+    server = Receiver()
+    server.script("/hook", Reply(410))
+    yield server
+    server.close()
+
+
+def deactivate_by_410(site, token, receiver) -> None:
+    """PUT the receiver's URL, then deliver a lead to it as the worker does."""
+    assert put(site.uuid, token, {**BODY, "url": receiver.url("/hook")}).status_code == 200
+    lead_create(site=site, fields={"source": "Website"})
+    deliver_now(Delivery.objects.get())
+    assert receiver.answered("/hook")[0].status == 410
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_get_after_a_410_says_the_subscription_is_inactive_since_when_and_why(
+    site, access_token, gone
+):
+    before = timezone.now()
+    deactivate_by_410(site, access_token, gone)
+
+    response = get(site.uuid, access_token)
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        "url": gone.url("/hook"),
+        "secret": BODY["secret"],
+        "active": False,
+        "deactivated_at": body["deactivated_at"],
+        "deactivated_reason": "The webhook URL answered 410 Gone",
+    }
+    assert before <= datetime.fromisoformat(body["deactivated_at"]) <= timezone.now()
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_put_after_a_410_reactivates_and_answers_the_published_shape(site, access_token, gone):
+    deactivate_by_410(site, access_token, gone)
+
+    response = put(site.uuid, access_token)
+
+    assert response.status_code == 200
+    assert response.json() == BODY
+    assert get(site.uuid, access_token).json() == BODY
+    lead_create(site=site, fields={"source": "Website"})
+    assert Delivery.objects.filter(state=DeliveryState.PENDING).count() == 1
 
 
 # --- path without the trailing slash -------------------------------------------------------
@@ -615,6 +674,15 @@ def test_undocumented_method_is_405_json_with_allow(site, access_token, method):
     allowed = {m.strip() for m in response["Allow"].split(",")}
     assert {"PUT", "GET", "DELETE"} <= allowed
     assert method not in allowed
+
+
+def test_options_is_answered_with_the_methods_its_allow_header_lists(site, access_token):
+    response = call("OPTIONS", path_for(site.uuid), access_token)
+
+    assert response.status_code == 200
+    assert response.content == b""
+    allowed = {m.strip() for m in response["Allow"].split(",")}
+    assert allowed == {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 
 
 def test_unexpected_error_is_500_json_and_logged_with_traceback(

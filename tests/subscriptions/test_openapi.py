@@ -86,9 +86,16 @@ def test_put_documents_its_json_request_body(schema):
 
 @pytest.mark.parametrize("method", ["put", "get"])
 def test_success_body_is_url_and_secret(schema, method):
+    """Plus, only while the subscription is deactivated, since when and why."""
     body = response_schema(schema, method, 200)
 
-    assert set(body["properties"]) == {"url", "secret"}
+    assert set(body["properties"]) == {
+        "url",
+        "secret",
+        "active",
+        "deactivated_at",
+        "deactivated_reason",
+    }
     assert set(body["required"]) == {"url", "secret"}
 
 
@@ -264,3 +271,11 @@ def test_token_endpoint_documents_its_rate_limit(schema):
     assert resolve(schema, too_many["content"]["application/json"]["schema"])["required"] == [
         "error"
     ]
+
+
+@pytest.mark.parametrize("path", ["/piesync/schema/", "/piesync/docs/"])
+def test_options_on_the_schema_and_docs_is_405_and_allow_does_not_offer_it(db, path):
+    response = Client().options(path)
+
+    assert response.status_code == 405
+    assert {m.strip() for m in response["Allow"].split(",")} == {"GET", "HEAD"}
