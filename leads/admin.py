@@ -2,6 +2,7 @@ import uuid
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
@@ -36,8 +37,29 @@ class UUIDSearchMixin:
         return found | queryset.filter(by_uuid), may_have_duplicates
 
 
+class ActivityFormSet(BaseInlineFormSet):  # type: ignore[type-arg]  # generic only in the stubs
+    def clean(self) -> None:
+        """The activity caps as a form error; the service checks them again under the
+        lead's lock when the form is saved."""
+        super().clean()
+        adding = len(
+            [
+                form
+                for form in self.forms
+                if form.has_changed()
+                and form.instance._state.adding
+                and not form.cleaned_data.get("DELETE", False)
+            ]
+        )
+        lead = None if self.instance._state.adding else self.instance
+        message = services.activities_cap_message(adding=adding, lead=lead)
+        if message is not None:
+            raise ValidationError(message)
+
+
 class ActivityInline(admin.TabularInline):  # type: ignore[type-arg]  # generic only in the stubs
     model = Activity
+    formset = ActivityFormSet
     extra = 0
     fields = ["type", "source", "description", "property", "created"]
 

@@ -99,27 +99,32 @@ def _locked_lead(*, site: Site, lead_id: uuid.UUID) -> Lead:
     return lead
 
 
-def _check_activities_addable(*, adding: int, lead: Lead | None) -> None:
-    """A 422 naming `activities`, before anything is written, past either cap: what one
-    request may add, and what a lead (None: one being created) may hold. Its events'
-    bodies are capped apart (leads/payloads.py)."""
+def activities_cap_message(*, adding: int, lead: Lead | None) -> str | None:
+    """Why `adding` activities may not be added to `lead` (None: one being created), or
+    None when they may: past what one request may add, or what a lead may hold. Its
+    events' bodies are capped apart (leads/payloads.py)."""
     if not adding:
-        return
+        return None
     per_request: int = settings.LEAD_REQUEST_MAX_ACTIVITIES
     per_lead: int = settings.LEAD_MAX_ACTIVITIES
     if adding > per_request:
-        message = f"A request may add at most {per_request} activities; this one has {adding}."
-    else:
-        held = 0 if lead is None else Activity.objects.filter(lead=lead).count()
-        if held + adding <= per_lead:
-            return
-        message = (
-            f"This lead holds {held} activities, and may hold at most {per_lead}: "
-            f"{max(per_lead - held, 0)} more can be added."
-        )
-    raise DomainError(
-        f"Invalid fields: activities: {message}", status=422, fields={"activities": [message]}
+        return f"A request may add at most {per_request} activities; this one has {adding}."
+    held = 0 if lead is None else Activity.objects.filter(lead=lead).count()
+    if held + adding <= per_lead:
+        return None
+    return (
+        f"This lead holds {held} activities, and may hold at most {per_lead}: "
+        f"{max(per_lead - held, 0)} more can be added."
     )
+
+
+def _check_activities_addable(*, adding: int, lead: Lead | None) -> None:
+    """A 422 naming `activities`, before anything is written."""
+    message = activities_cap_message(adding=adding, lead=lead)
+    if message is not None:
+        raise DomainError(
+            f"Invalid fields: activities: {message}", status=422, fields={"activities": [message]}
+        )
 
 
 def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> list[Activity]:

@@ -165,6 +165,28 @@ def test_adding_an_inline_activity_to_an_unchanged_lead_records_no_event(
     assert not LeadEvent.objects.exists()
 
 
+def test_adding_an_activity_to_a_lead_at_its_cap_is_a_form_error(admin_client, lead, settings):
+    settings.LEAD_MAX_ACTIVITIES = 1
+    Activity.objects.create(lead=lead, type="note", source="Agent", description="Old")
+    data = {
+        **form_data(lead),
+        "activities-TOTAL_FORMS": "1",
+        "activities-0-lead": str(lead.pk),
+        "activities-0-type": "note",
+        "activities-0-source": "Agent",
+        "activities-0-description": "One too many",
+        "activities-0-property": "",
+        "activities-0-created_0": "2015-04-01",
+        "activities-0-created_1": "08:41:51",
+    }
+
+    response = admin_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+
+    assert response.status_code == 200
+    assert "may hold at most 1" in response.content.decode()
+    assert list(lead.activities.values_list("description", flat=True)) == ["Old"]
+
+
 def test_deleting_an_inline_activity_in_admin_removes_it(admin_client, lead):
     activity = Activity.objects.create(lead=lead, type="note", source="Agent", description="Old")
     data = {
