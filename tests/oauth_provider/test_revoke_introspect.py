@@ -133,6 +133,17 @@ def test_revocation_with_a_wrong_secret_is_401_invalid_client(application, token
     assert introspect(application, tokens["access_token"]).json()["active"] is True
 
 
+def test_revocation_with_a_wrong_secret_says_why(application, tokens):
+    # RFC 7009 §2.2.1 answers errors as RFC 6749 §5.2 does, error_description included.
+    response = Client().post(
+        REVOKE,
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, "wrong-secret"),
+    )
+
+    assert response.json()["error_description"] == "Client authentication failed."
+
+
 def test_revocation_without_client_authentication_is_refused(application, tokens):
     response = Client().post(REVOKE, {"token": tokens["access_token"]})
 

@@ -59,10 +59,13 @@ def public_application(db) -> Application:
 
 
 def assert_json_error(response, status: int, error: str) -> None:
-    """RFC 6749 §5.2: errors are a JSON object with an `error` code, never HTML."""
+    """RFC 6749 §5.2: errors are a JSON object with an `error` code, never HTML, and a
+    readable `error_description` (client libraries show it)."""
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"] == error
+    body = response.json()
+    assert body["error"] == error
+    assert body.get("error_description"), body
 
 
 def access_token_is_active(application: Application, access_token: str) -> bool:
@@ -354,6 +357,14 @@ def test_code_replay_is_invalid_grant(application, code):
     assert_json_error(response, 400, "invalid_grant")
 
 
+def test_code_replay_says_the_code_was_already_used(application, code):
+    exchange_code(Client(), application, code)
+
+    response = exchange_code(Client(), application, code)
+
+    assert "already used" in response.json()["error_description"]
+
+
 def test_code_replay_revokes_the_access_token_issued_from_it(application, code):
     # RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization
     # server ... SHOULD revoke (when possible) all tokens previously issued based on that
@@ -506,6 +517,15 @@ def test_rotated_refresh_token_is_refused(site, application):
     assert_json_error(response, 400, "invalid_grant")
 
 
+def test_rotated_refresh_token_refusal_says_it_was_already_used(site, application):
+    first = obtain_tokens(application, site)
+    refresh(Client(), application, first["refresh_token"])
+
+    response = refresh(Client(), application, first["refresh_token"])
+
+    assert "already used" in response.json()["error_description"]
+
+
 def test_reusing_a_rotated_refresh_token_revokes_the_newest_refresh_token(site, application):
     # RFC 9700 §4.14.2: on reuse of an invalidated refresh token, revoke the active one.
     first = obtain_tokens(application, site)
@@ -588,6 +608,22 @@ def test_refresh_cannot_widen_the_scope(site, application):
     )
 
     assert_json_error(response, 400, "invalid_scope")
+
+
+def test_wider_scope_on_refresh_says_it_exceeds_the_grant(site, application):
+    first = obtain_tokens(application, site, scope="leadrouter:send")
+
+    response = Client().post(
+        TOKEN,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "scope": "leadrouter:connect leadrouter:send",
+        },
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+
+    assert "exceeds the scope originally granted" in response.json()["error_description"]
 
 
 @pytest.fixture
@@ -686,6 +722,14 @@ def test_confidential_client_with_s256_and_a_wrong_verifier_is_invalid_grant(
     response = exchange_code(Client(), application, code, code_verifier=Pkce.new().verifier)
 
     assert_json_error(response, 400, "invalid_grant")
+
+
+def test_wrong_verifier_says_it_does_not_match_the_challenge(user, site, application):
+    code, _ = code_for_s256_challenge(user, application, site)
+
+    response = exchange_code(Client(), application, code, code_verifier=Pkce.new().verifier)
+
+    assert "does not match the code_challenge" in response.json()["error_description"]
 
 
 def test_confidential_client_that_sent_a_challenge_must_send_the_verifier(user, site, application):
