@@ -134,7 +134,11 @@ class SiteOAuth2Validator(OAuth2Validator):
         self, refresh_token: str, client: Application, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
         """DOT's checks (and its reuse detection), plus the lifetime from issue; a refusal
-        says why (oauthlib's invalid_grant has no description)."""
+        says why (oauthlib's invalid_grant has no description).
+
+        The row is locked first, so concurrent refreshes with one token run one after
+        another: the first rotates it, and each of the others is a reuse (RFC 9700 §4.14.2).
+        """
         presented = selectors.refresh_token_for_refresh(token=refresh_token)
         if presented is None:
             raise errors.InvalidGrantError(description="Unknown refresh token.", request=request)

@@ -1,10 +1,8 @@
 """The token endpoint, POST /piesync/oauth/token/ (RFC 6749 §3.2, §4.1.3, §5, §6)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.test import Client
 from django.utils import timezone
 from oauthlib.common import Request as OauthlibRequest
@@ -18,7 +16,6 @@ from tests.factories import (
     REDIRECT_URI,
     ApplicationFactory,
     SiteFactory,
-    UserFactory,
 )
 from tests.oauth_provider.flow import (
     TOKEN,
@@ -429,31 +426,6 @@ def test_failed_exchange_leaves_the_code_usable(application, code):
     response = exchange_code(Client(), application, code)
 
     assert response.status_code == 200
-
-
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_exchanges_of_one_code_succeed_exactly_once(fast_password_hashing):
-    user = UserFactory.create()
-    application = ApplicationFactory.create()
-    code = approve(signed_in(user), application, SiteFactory.create(owner=user))["code"]
-    racers = 4
-    barrier = threading.Barrier(racers)
-    statuses: list[int] = []
-
-    def exchange() -> None:
-        try:
-            barrier.wait(timeout=10)
-            statuses.append(exchange_code(Client(), application, code).status_code)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=exchange) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
-    assert sorted(statuses) == [200] + [400] * (racers - 1)
 
 
 # --- Refresh (RFC 6749 §6, RFC 9700 §4.14.2) ----------------------------------------------

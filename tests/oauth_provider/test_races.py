@@ -1,0 +1,156 @@
+"""Concurrent requests on one code or one refresh token, against a live threaded server.
+
+Each racer is a real thread with its own HTTP connection, so each request is its own
+server thread with its own database connection and transaction: the races are the ones
+production has, not ones simulated inside a test transaction.
+"""
+
+import threading
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from oauth_provider.models import AccessToken, RefreshToken
+from tests.factories import REDIRECT_URI, ApplicationFactory, SiteFactory, UserFactory
+from tests.oauth_provider.flow import TOKEN, approve, basic_auth, obtain_tokens, signed_in
+
+pytestmark = pytest.mark.usefixtures("transactional_db", "fast_password_hashing", "no_rate_limits")
+
+RACERS = 20
+ROUNDS = 5
+TIMEOUT = 30  # seconds, for one request and for one round's threads
+
+
+@pytest.fixture
+def no_rate_limits(settings):
+    """Hundreds of token requests in seconds are the point here, not what the limits count."""
+    settings.RATE_LIMIT_TOKEN_PER_CLIENT = None
+    settings.RATE_LIMIT_TOKEN_PER_IP = None
+
+
+@pytest.fixture
+def application():
+    return ApplicationFactory.create()
+
+
+@pytest.fixture
+def site():
+    return SiteFactory.create(owner=UserFactory.create())
+
+
+def race(request: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
+    """`request` sent by RACERS threads released at once; every answer, in no order."""
+    barrier = threading.Barrier(RACERS)
+    responses: list[httpx.Response] = []
+
+    def racer() -> None:
+        with httpx.Client(timeout=TIMEOUT) as client:
+            barrier.wait(timeout=TIMEOUT)
+            responses.append(request(client))
+
+    threads = [threading.Thread(target=racer) for _ in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT)
+    assert len(responses) == RACERS, "a racer failed or hung"
+    return responses
+
+
+def token_request(live_server, application, data: dict[str, str]):
+    def send(client: httpx.Client) -> httpx.Response:
+        return client.post(
+            f"{live_server.url}{TOKEN}",
+            data=data,
+            headers={"Authorization": basic_auth(application.client_id)},
+        )
+
+    return send
+
+
+def split_winners(responses: list[httpx.Response]) -> tuple[list[dict], list[httpx.Response]]:
+    return (
+        [response.json() for response in responses if response.status_code == 200],
+        [response for response in responses if response.status_code != 200],
+    )
+
+
+def assert_invalid_grant_with_description(response: httpx.Response) -> None:
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "invalid_grant"
+    assert body["error_description"]
+
+
+def assert_dead(live_server, application, site, tokens: dict) -> None:
+    """Neither the access token nor the refresh token of a pair works any more."""
+    with httpx.Client(timeout=TIMEOUT) as client:
+        api = client.get(
+            f"{live_server.url}/piesync/subscription/{site.uuid}/",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        assert api.status_code == 401, api.text
+        again = token_request(
+            live_server,
+            application,
+            {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        )(client)
+        assert_invalid_grant_with_description(again)
+
+
+def test_concurrent_refreshes_of_one_token_answer_one_200_and_invalid_grant(
+    live_server, application, site
+):
+    for _ in range(ROUNDS):
+        tokens = obtain_tokens(application, site)
+        refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+
+        winners, losers = split_winners(race(token_request(live_server, application, refresh)))
+
+        assert len(winners) == 1, [r.text for r in losers]
+        for response in losers:
+            assert_invalid_grant_with_description(response)
+
+
+def test_concurrent_refreshes_leave_the_issued_pair_dead(live_server, application, site):
+    # RFC 9700 §4.14.2: the server cannot tell which racer holds a stolen token, so the
+    # losers' reuse revokes the family, the winner's fresh pair included.
+    for _ in range(ROUNDS):
+        tokens = obtain_tokens(application, site)
+        refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+
+        winners, _ = split_winners(race(token_request(live_server, application, refresh)))
+
+        assert len(winners) == 1
+        assert_dead(live_server, application, site, winners[0])
+    assert not AccessToken.objects.exists()
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+def test_concurrent_exchanges_of_one_code_answer_one_200_and_invalid_grant(
+    live_server, application, site
+):
+    for _ in range(ROUNDS):
+        code = approve(signed_in(site.owner), application, site)["code"]
+        exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+
+        winners, losers = split_winners(race(token_request(live_server, application, exchange)))
+
+        assert len(winners) == 1, [r.text for r in losers]
+        for response in losers:
+            assert_invalid_grant_with_description(response)
+
+
+def test_concurrent_exchanges_of_one_code_leave_the_issued_pair_dead(
+    live_server, application, site
+):
+    # RFC 6749 §4.1.2: a code used more than once revokes the tokens issued from it.
+    for _ in range(ROUNDS):
+        code = approve(signed_in(site.owner), application, site)["code"]
+        exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+
+        winners, _ = split_winners(race(token_request(live_server, application, exchange)))
+
+        assert len(winners) == 1
+        assert_dead(live_server, application, site, winners[0])
