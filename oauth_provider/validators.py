@@ -112,6 +112,16 @@ class SiteOAuth2Validator(OAuth2Validator):
         *args: Any,
         **kwargs: Any,
     ) -> bool:
+        # RFC 6749 §4.1.3: REQUIRED if the authorization request had one. Every code is
+        # issued for one (the consent form carries the registered URI when the request
+        # named none), and the contract's token request always sends it, so it is always
+        # required; oauthlib would fill in the registered one.
+        if request.using_default_redirect_uri:
+            raise errors.InvalidRequestError(
+                description="Missing redirect_uri parameter: send the one of the "
+                "authorization request.",
+                request=request,
+            )
         # RFC 6749 §5.2: a grant that "does not match the redirection URI used in the
         # authorization request" is invalid_grant (oauthlib would say invalid_request).
         if request.grant.redirect_uri_allowed(redirect_uri):

@@ -230,6 +230,28 @@ def test_wrong_redirect_uri_is_invalid_grant(application, code):
     assert_json_error(response, 400, "invalid_grant")
 
 
+def test_missing_redirect_uri_is_invalid_request(application, code):
+    # RFC 6749 §4.1.3: redirect_uri is REQUIRED when the authorization request had one,
+    # and the contract's token request always sends it.
+    response = Client().post(
+        TOKEN,
+        {"grant_type": "authorization_code", "code": code},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+
+    assert_json_error(response, 400, "invalid_request")
+
+
+def test_missing_redirect_uri_issues_no_token(application, code):
+    Client().post(
+        TOKEN,
+        {"grant_type": "authorization_code", "code": code},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+
+    assert not AccessToken.objects.exists()
+
+
 def test_missing_code_is_invalid_request(application, code):
     response = Client().post(
         TOKEN,
