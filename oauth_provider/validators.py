@@ -221,6 +221,27 @@ class SiteOAuth2Validator(OAuth2Validator):
         request.issued_token_family = token_family
         return refresh_token
 
+    def revoke_token(
+        self,
+        token: str,
+        token_type_hint: str | None,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """RFC 7009 §2.1: revoking a refresh token SHOULD invalidate every access token of
+        the same grant; here, its whole family, also what was refreshed from it since.
+
+        The row is locked first, as a refresh locks it: a refresh with it in flight
+        finishes, and the family it extended is then revoked whole.
+        """
+        refresh_token = selectors.refresh_token_for_refresh(token=token)
+        if refresh_token is None or refresh_token.application_id != request.client.pk:
+            # An access token, or another client's token (which DOT leaves alone).
+            super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+            return
+        services.token_family_revoke(token_family=refresh_token.token_family)
+
     def _load_access_token(self, token: str) -> AccessToken | None:
         """One indexed query, with the site joined, for every authenticated API request."""
         return selectors.access_token_for_bearer(token=token)

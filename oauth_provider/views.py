@@ -232,10 +232,13 @@ class TokenView(dot_views.TokenView):
 
 
 class RevokeTokenView(dot_views.RevokeTokenView):
-    """RFC 7009 revocation (§2.2.1 answers errors as RFC 6749 §5.2 does)."""
+    """RFC 7009 revocation (§2.2.1 answers errors as RFC 6749 §5.2 does), in one
+    transaction: a refresh token stays locked until its family is revoked."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return with_basic_challenge(with_error_description(super().post(request, *args, **kwargs)))
+        with transaction.atomic():
+            response = super().post(request, *args, **kwargs)
+        return with_basic_challenge(with_error_description(response))
 
 
 class AuthenticatedHttpRequest(HttpRequest):

@@ -13,7 +13,14 @@ import pytest
 
 from oauth_provider.models import AccessToken, RefreshToken
 from tests.factories import REDIRECT_URI, ApplicationFactory, SiteFactory, UserFactory
-from tests.oauth_provider.flow import TOKEN, approve, basic_auth, obtain_tokens, signed_in
+from tests.oauth_provider.flow import (
+    REVOKE,
+    TOKEN,
+    approve,
+    basic_auth,
+    obtain_tokens,
+    signed_in,
+)
 
 pytestmark = pytest.mark.usefixtures("transactional_db", "fast_password_hashing", "no_rate_limits")
 
@@ -39,34 +46,46 @@ def site():
     return SiteFactory.create(owner=UserFactory.create())
 
 
-def race(request: Callable[[httpx.Client], httpx.Response]) -> list[httpx.Response]:
-    """`request` sent by RACERS threads released at once; every answer, in no order."""
-    barrier = threading.Barrier(RACERS)
-    responses: list[httpx.Response] = []
+Request = Callable[[httpx.Client], httpx.Response]
 
-    def racer() -> None:
+
+@pytest.fixture
+def send(live_server, application) -> Callable[[dict[str, str]], Request]:
+    """A token request with these parameters, from `application`."""
+    return lambda data: token_request(live_server, application, data)
+
+
+def race(*requests: Request) -> list[httpx.Response]:
+    """Each request sent from its own thread, all released at once; every answer, in the
+    order of `requests`."""
+    barrier = threading.Barrier(len(requests))
+    responses: dict[int, httpx.Response] = {}
+
+    def racer(index: int, request: Request) -> None:
         with httpx.Client(timeout=TIMEOUT) as client:
             barrier.wait(timeout=TIMEOUT)
-            responses.append(request(client))
+            responses[index] = request(client)
 
-    threads = [threading.Thread(target=racer) for _ in range(RACERS)]
+    threads = [threading.Thread(target=racer, args=item) for item in enumerate(requests)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=TIMEOUT)
-    assert len(responses) == RACERS, "a racer failed or hung"
-    return responses
+    assert len(responses) == len(requests), "a racer failed or hung"
+    return [responses[index] for index in range(len(requests))]
 
 
-def token_request(live_server, application, data: dict[str, str]):
-    def send(client: httpx.Client) -> httpx.Response:
+def token_request(live_server, application, data: dict[str, str], path: str = TOKEN) -> Request:
+    """A POST to an OAuth endpoint, authenticated with HTTP Basic."""
+
+    def post(client: httpx.Client) -> httpx.Response:
         return client.post(
-            f"{live_server.url}{TOKEN}",
+            f"{live_server.url}{path}",
             data=data,
             headers={"Authorization": basic_auth(application.client_id)},
         )
 
-    return send
+    return post
 
 
 def split_winners(responses: list[httpx.Response]) -> tuple[list[dict], list[httpx.Response]]:
@@ -100,27 +119,27 @@ def assert_dead(live_server, application, site, tokens: dict) -> None:
 
 
 def test_concurrent_refreshes_of_one_token_answer_one_200_and_invalid_grant(
-    live_server, application, site
+    live_server, application, site, send
 ):
     for _ in range(ROUNDS):
         tokens = obtain_tokens(application, site)
         refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
 
-        winners, losers = split_winners(race(token_request(live_server, application, refresh)))
+        winners, losers = split_winners(race(*[send(refresh)] * RACERS))
 
         assert len(winners) == 1, [r.text for r in losers]
         for response in losers:
             assert_invalid_grant_with_description(response)
 
 
-def test_concurrent_refreshes_leave_the_issued_pair_dead(live_server, application, site):
+def test_concurrent_refreshes_leave_the_issued_pair_dead(live_server, application, site, send):
     # RFC 9700 §4.14.2: the server cannot tell which racer holds a stolen token, so the
     # losers' reuse revokes the family, the winner's fresh pair included.
     for _ in range(ROUNDS):
         tokens = obtain_tokens(application, site)
         refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
 
-        winners, _ = split_winners(race(token_request(live_server, application, refresh)))
+        winners, _ = split_winners(race(*[send(refresh)] * RACERS))
 
         assert len(winners) == 1
         assert_dead(live_server, application, site, winners[0])
@@ -129,13 +148,13 @@ def test_concurrent_refreshes_leave_the_issued_pair_dead(live_server, applicatio
 
 
 def test_concurrent_exchanges_of_one_code_answer_one_200_and_invalid_grant(
-    live_server, application, site
+    live_server, application, site, send
 ):
     for _ in range(ROUNDS):
         code = approve(signed_in(site.owner), application, site)["code"]
         exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
 
-        winners, losers = split_winners(race(token_request(live_server, application, exchange)))
+        winners, losers = split_winners(race(*[send(exchange)] * RACERS))
 
         assert len(winners) == 1, [r.text for r in losers]
         for response in losers:
@@ -143,14 +162,36 @@ def test_concurrent_exchanges_of_one_code_answer_one_200_and_invalid_grant(
 
 
 def test_concurrent_exchanges_of_one_code_leave_the_issued_pair_dead(
-    live_server, application, site
+    live_server, application, site, send
 ):
     # RFC 6749 §4.1.2: a code used more than once revokes the tokens issued from it.
     for _ in range(ROUNDS):
         code = approve(signed_in(site.owner), application, site)["code"]
         exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
 
-        winners, _ = split_winners(race(token_request(live_server, application, exchange)))
+        winners, _ = split_winners(race(*[send(exchange)] * RACERS))
 
         assert len(winners) == 1
         assert_dead(live_server, application, site, winners[0])
+
+
+def test_a_refresh_racing_the_revocation_of_its_token_leaves_nothing_alive(
+    live_server, application, site
+):
+    # RFC 7009 §2.1: once the refresh token is revoked, so is everything issued from its
+    # grant, whichever of the two requests the server took first.
+    for _ in range(ROUNDS * 2):
+        tokens = obtain_tokens(application, site)
+        refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+        revoke = {"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+
+        refreshed, revoked = race(
+            token_request(live_server, application, refresh),
+            token_request(live_server, application, revoke, path=REVOKE),
+        )
+
+        assert revoked.status_code == 200, revoked.text
+        if refreshed.status_code == 200:
+            assert_dead(live_server, application, site, refreshed.json())
+        else:
+            assert_invalid_grant_with_description(refreshed)

@@ -79,6 +79,28 @@ def test_revoking_a_refresh_token_also_revokes_its_access_token(application, tok
     assert introspect(application, tokens["access_token"]).json() == {"active": False}
 
 
+def test_revoking_a_rotated_refresh_token_revokes_the_access_token_refreshed_from_it(
+    application, tokens
+):
+    # RFC 7009 §2.1: revoking a refresh token SHOULD invalidate every access token "based
+    # on the same authorization grant": the family, also what a refresh issued from it.
+    refreshed = refresh(Client(), application, tokens["refresh_token"]).json()
+
+    revoke(application, tokens["refresh_token"], token_type_hint="refresh_token")
+
+    assert introspect(application, refreshed["access_token"]).json() == {"active": False}
+
+
+def test_revoking_a_rotated_refresh_token_revokes_the_refresh_token_that_replaced_it(
+    application, tokens
+):
+    refreshed = refresh(Client(), application, tokens["refresh_token"]).json()
+
+    revoke(application, tokens["refresh_token"], token_type_hint="refresh_token")
+
+    assert refresh(Client(), application, refreshed["refresh_token"]).status_code == 400
+
+
 def test_revoking_without_a_hint_finds_the_refresh_token(application, tokens):
     # RFC 7009 §2.1: the server extends its search across all token types.
     revoke(application, tokens["refresh_token"])
