@@ -5,15 +5,18 @@ server thread with its own database connection and transaction: the races are th
 production has, not ones simulated inside a test transaction.
 """
 
+import re
 import threading
 from collections.abc import Callable
 
 import httpx
 import pytest
+from django.conf import settings
 
-from oauth_provider.models import AccessToken, RefreshToken
+from oauth_provider.models import AccessToken, Connection, RefreshToken
 from tests.factories import REDIRECT_URI, ApplicationFactory, SiteFactory, UserFactory
 from tests.oauth_provider.flow import (
+    CONNECTED_APPS,
     REVOKE,
     TOKEN,
     approve,
@@ -83,6 +86,31 @@ def token_request(live_server, application, data: dict[str, str], path: str = TO
             f"{live_server.url}{path}",
             data=data,
             headers={"Authorization": basic_auth(application.client_id)},
+        )
+
+    return post
+
+
+def disconnect_request(live_server, site, application) -> Request:
+    """The site owner pressing Disconnect for `application` on the connected-apps page
+    (loaded beforehand, so that only the POST races)."""
+    session = signed_in(site.owner).cookies[settings.SESSION_COOKIE_NAME].value
+    connection = Connection.objects.get(site=site, application=application)
+    with httpx.Client(timeout=TIMEOUT) as browser:
+        browser.cookies.set(settings.SESSION_COOKIE_NAME, session)
+        page = browser.get(f"{live_server.url}{CONNECTED_APPS}")
+        csrf_cookie = browser.cookies[settings.CSRF_COOKIE_NAME]
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert match, page.text
+
+    def post(client: httpx.Client) -> httpx.Response:
+        return client.post(
+            f"{live_server.url}{CONNECTED_APPS}{connection.pk}/disconnect/",
+            data={"csrfmiddlewaretoken": match[1]},
+            headers={
+                "Cookie": f"{settings.SESSION_COOKIE_NAME}={session}; "
+                f"{settings.CSRF_COOKIE_NAME}={csrf_cookie}"
+            },
         )
 
     return post
@@ -195,3 +223,46 @@ def test_a_refresh_racing_the_revocation_of_its_token_leaves_nothing_alive(
             assert_dead(live_server, application, site, refreshed.json())
         else:
             assert_invalid_grant_with_description(refreshed)
+
+
+def assert_nothing_alive() -> None:
+    """No access token, and no refresh token that is not revoked."""
+    assert not AccessToken.objects.exists()
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
+def test_a_refresh_racing_a_disconnect_leaves_nothing_alive(live_server, site, application, send):
+    for _ in range(ROUNDS * 2):
+        tokens = obtain_tokens(application, site)
+        disconnect = disconnect_request(live_server, site, application)
+
+        refreshed, disconnected = race(
+            send({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}),
+            disconnect,
+        )
+
+        assert disconnected.status_code == 302, disconnected.text
+        if refreshed.status_code != 200:
+            assert_invalid_grant_with_description(refreshed)
+        assert_nothing_alive()
+
+
+def test_a_code_exchange_racing_a_disconnect_leaves_nothing_alive(
+    live_server, site, application, send
+):
+    # The site is connected; its owner consents again, and disconnects as PieSync
+    # exchanges the new code.
+    for _ in range(ROUNDS * 2):
+        obtain_tokens(application, site)
+        code = approve(signed_in(site.owner), application, site)["code"]
+        disconnect = disconnect_request(live_server, site, application)
+
+        exchanged, disconnected = race(
+            send({"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}),
+            disconnect,
+        )
+
+        assert disconnected.status_code == 302, disconnected.text
+        if exchanged.status_code != 200:
+            assert_invalid_grant_with_description(exchanged)
+        assert_nothing_alive()
