@@ -50,7 +50,7 @@ def connection_disconnect(*, user: User, connection_id: int) -> None:
     live = RefreshToken.objects.filter(**tokens, revoked__isnull=True)
     # Waits for the refreshes in flight to commit; the update, a later statement, then
     # sees the refresh tokens they issued too.
-    list(live.select_for_update().values_list("pk", flat=True))
+    list(live.select_for_update().order_by("pk").values_list("pk", flat=True))
     now = timezone.now()
     live.update(revoked=now, updated=now, access_token=None)
     AccessToken.objects.filter(**tokens).delete()

@@ -78,6 +78,12 @@ def race(*requests: Request) -> list[httpx.Response]:
     return [responses[index] for index in range(len(requests))]
 
 
+def alone(request: Request) -> httpx.Response:
+    """A request sent with nothing racing it."""
+    with httpx.Client(timeout=TIMEOUT) as client:
+        return request(client)
+
+
 def token_request(live_server, application, data: dict[str, str], path: str = TOKEN) -> Request:
     """A POST to an OAuth endpoint, authenticated with HTTP Basic."""
 
@@ -265,4 +271,44 @@ def test_a_code_exchange_racing_a_disconnect_leaves_nothing_alive(
         assert disconnected.status_code == 302, disconnected.text
         if exchanged.status_code != 200:
             assert_invalid_grant_with_description(exchanged)
+        assert_nothing_alive()
+
+
+def test_a_code_replay_racing_a_refresh_leaves_nothing_alive(live_server, site, application, send):
+    # RFC 6749 §4.1.2: the replay revokes what the code produced, also what a refresh
+    # running at that moment extends it with.
+    for _ in range(ROUNDS * 2):
+        code = approve(signed_in(site.owner), application, site)["code"]
+        exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+        tokens = alone(send(exchange)).json()
+
+        replayed, refreshed = race(
+            send(exchange),
+            send({"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}),
+        )
+
+        assert_invalid_grant_with_description(replayed)
+        if refreshed.status_code != 200:
+            assert_invalid_grant_with_description(refreshed)
+        assert_nothing_alive()
+
+
+def test_a_reuse_racing_a_refresh_of_the_newer_token_leaves_nothing_alive(
+    live_server, site, application, send
+):
+    # RFC 9700 §4.14.2: the reuse of a retired token revokes the family, also the pair a
+    # refresh of the current token is issued at that moment.
+    for _ in range(ROUNDS * 2):
+        first = obtain_tokens(application, site)
+        retired = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+        current = alone(send(retired)).json()
+
+        reused, refreshed = race(
+            send(retired),
+            send({"grant_type": "refresh_token", "refresh_token": current["refresh_token"]}),
+        )
+
+        assert_invalid_grant_with_description(reused)
+        if refreshed.status_code != 200:
+            assert_invalid_grant_with_description(refreshed)
         assert_nothing_alive()
