@@ -236,8 +236,13 @@ class SiteOAuth2Validator(OAuth2Validator):
         finishes, and the family it extended is then revoked whole.
         """
         refresh_token = selectors.refresh_token_for_refresh(token=token)
-        if refresh_token is None or refresh_token.application_id != request.client.pk:
-            # An access token, or another client's token (which DOT leaves alone).
+        if (
+            refresh_token is None
+            or refresh_token.application_id != request.client.pk
+            or refresh_token.token_family is None
+        ):
+            # An access token, another client's token (which DOT leaves alone), or a
+            # refresh token outside any family (which DOT revokes alone).
             super().revoke_token(token, token_type_hint, request, *args, **kwargs)
             return
         services.token_family_revoke(token_family=refresh_token.token_family)

@@ -101,6 +101,15 @@ def test_revoking_a_rotated_refresh_token_revokes_the_refresh_token_that_replace
     assert refresh(Client(), application, refreshed["refresh_token"]).status_code == 400
 
 
+def test_revoking_a_refresh_token_without_a_family_revokes_it(application, tokens):
+    # DOT's field allows a token outside any family (one written before families existed).
+    RefreshToken.objects.update(token_family=None)
+
+    revoke(application, tokens["refresh_token"], token_type_hint="refresh_token")
+
+    assert refresh(Client(), application, tokens["refresh_token"]).status_code == 400
+
+
 def test_revoking_without_a_hint_finds_the_refresh_token(application, tokens):
     # RFC 7009 §2.1: the server extends its search across all token types.
     revoke(application, tokens["refresh_token"])
