@@ -1,4 +1,5 @@
-"""Concurrent requests on one code or one refresh token, against a live threaded server.
+"""Concurrent requests on one code or one refresh token, and what races them (a
+revocation, a disconnect, a replay, a reuse), against a live threaded server.
 
 Each racer is a real thread with its own HTTP connection, so each request is its own
 server thread with its own database connection and transaction: the races are the ones
@@ -152,6 +153,12 @@ def assert_dead(live_server, application, site, tokens: dict) -> None:
         assert_invalid_grant_with_description(again)
 
 
+def assert_nothing_alive() -> None:
+    """No access token, and no refresh token that is not revoked."""
+    assert not AccessToken.objects.exists()
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+
+
 def test_concurrent_refreshes_of_one_token_answer_one_200_and_invalid_grant(
     live_server, application, site, send
 ):
@@ -177,8 +184,7 @@ def test_concurrent_refreshes_leave_the_issued_pair_dead(live_server, applicatio
 
         assert len(winners) == 1
         assert_dead(live_server, application, site, winners[0])
-    assert not AccessToken.objects.exists()
-    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+        assert_nothing_alive()
 
 
 def test_concurrent_exchanges_of_one_code_answer_one_200_and_invalid_grant(
@@ -229,12 +235,6 @@ def test_a_refresh_racing_the_revocation_of_its_token_leaves_nothing_alive(
             assert_dead(live_server, application, site, refreshed.json())
         else:
             assert_invalid_grant_with_description(refreshed)
-
-
-def assert_nothing_alive() -> None:
-    """No access token, and no refresh token that is not revoked."""
-    assert not AccessToken.objects.exists()
-    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
 
 
 def test_a_refresh_racing_a_disconnect_leaves_nothing_alive(live_server, site, application, send):
