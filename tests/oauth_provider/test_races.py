@@ -15,7 +15,7 @@ import pytest
 from django.conf import settings
 
 from oauth_provider.models import AccessToken, Connection, RefreshToken
-from tests.factories import REDIRECT_URI, ApplicationFactory, SiteFactory, UserFactory
+from tests.factories import REDIRECT_URI
 from tests.oauth_provider.flow import (
     CONNECTED_APPS,
     REVOKE,
@@ -38,16 +38,6 @@ def no_rate_limits(settings):
     """Hundreds of token requests in seconds are the point here, not what the limits count."""
     settings.RATE_LIMIT_TOKEN_PER_CLIENT = None
     settings.RATE_LIMIT_TOKEN_PER_IP = None
-
-
-@pytest.fixture
-def application():
-    return ApplicationFactory.create()
-
-
-@pytest.fixture
-def site():
-    return SiteFactory.create(owner=UserFactory.create())
 
 
 Request = Callable[[httpx.Client], httpx.Response]
