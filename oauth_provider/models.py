@@ -5,11 +5,12 @@ a bearer token can reach only that site.
 """
 
 import ipaddress
+import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from oauth2_provider import models as dot_models
 
 from sites.models import Site
@@ -92,6 +93,20 @@ class AccessToken(dot_models.AbstractAccessToken):
 
 class RefreshToken(dot_models.AbstractRefreshToken):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+
+    @classmethod
+    def revoke_family(cls, token_family: uuid.UUID | None) -> None:
+        """DOT's, once the family's live tokens are locked (RFC 9700 §4.14.2, RFC 6749 §4.1.2).
+
+        A refresh in flight holds its token's lock; waiting for it to commit lets DOT's
+        update, a later statement, see the token it issued and revoke that one too.
+        """
+        if not token_family:
+            return  # as DOT's: a token without a family has nothing to revoke with it
+        with transaction.atomic():
+            live = cls.objects.filter(token_family=token_family, revoked__isnull=True)
+            list(live.select_for_update().order_by("pk").values_list("pk", flat=True))
+            super().revoke_family(token_family)
 
     class Meta(dot_models.AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"

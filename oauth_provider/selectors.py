@@ -2,11 +2,11 @@ import hashlib
 import uuid
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from sites.models import Site
 
-from .models import AccessToken, Application, Connection
+from .models import AccessToken, Application, Connection, RefreshToken
 
 
 def access_token_for_bearer(*, token: str) -> AccessToken | None:
@@ -23,6 +23,24 @@ def access_token_for_bearer(*, token: str) -> AccessToken | None:
         )
     except AccessToken.DoesNotExist:
         return None
+
+
+def refresh_token_for_refresh(*, token: str) -> RefreshToken | None:
+    """The row for a presented refresh token, locked until the request's transaction ends:
+    the live one if any, else the last revoked (several rows may share a checksum, as in
+    DOT's own lookup).
+
+    A concurrent refresh with the same token waits here until the first one commits, then
+    finds the token retired. Unlocked, both saw it live: both were issued a pair, or the
+    second fell into DOT's grace-period branch, which answers a blank token (a 500).
+    """
+    checksum = hashlib.sha256(token.encode()).hexdigest()
+    return (
+        RefreshToken.objects.select_for_update(of=("self",))
+        .filter(token_checksum=checksum)
+        .order_by(F("revoked").desc(nulls_first=True))
+        .first()
+    )
 
 
 def application_for_client_id(*, client_id: str) -> Application | None:

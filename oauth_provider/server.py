@@ -20,9 +20,18 @@ CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
 
 def code_challenge_method_s256(verifier: str, challenge: str) -> bool:
-    """RFC 7636 §4.6: BASE64URL-ENCODE(SHA256(ASCII(code_verifier))) == code_challenge."""
+    """RFC 7636 §4.6: BASE64URL-ENCODE(SHA256(ASCII(code_verifier))) == code_challenge.
+
+    A mismatch raises rather than returning False: oauthlib would answer invalid_grant
+    without saying why.
+    """
     digest = hashlib.sha256(verifier.encode()).digest()
-    return constant_time_compare(base64.urlsafe_b64encode(digest).decode().rstrip("="), challenge)
+    if not constant_time_compare(base64.urlsafe_b64encode(digest).decode().rstrip("="), challenge):
+        raise errors.InvalidGrantError(
+            description="code_verifier does not match the code_challenge of the "
+            "authorization request."
+        )
+    return True
 
 
 def validate_code_challenge(request: Request) -> dict[str, Any]:

@@ -30,21 +30,29 @@ def connection_disconnect(*, user: User, connection_id: int) -> None:
 
     Revokes its tokens and unused codes there and deletes its subscription, so the site
     stops sending it leads and its client credentials no longer reach the site.
+
+    Locks are taken in the token endpoint's order, so that a code exchange or a refresh
+    in flight finishes first (and what it issued is revoked here) instead of deadlocking
+    with this: the unused codes (an exchange locks its code, then the connection), then
+    the connection, then the live refresh tokens (a refresh locks its token).
     """
     connection = (
-        Connection.objects.select_for_update(of=("self",))
-        .filter(pk=connection_id, site__owner=user)
+        Connection.objects.filter(pk=connection_id, site__owner=user)
         .select_related("site", "application")
         .first()
     )
     if connection is None:
         raise DomainError("Connection not found", status=404)
-    now = timezone.now()
     tokens = {"application": connection.application, "site": connection.site}
-    RefreshToken.objects.filter(**tokens, revoked__isnull=True).update(
-        revoked=now, updated=now, access_token=None
-    )
-    AccessToken.objects.filter(**tokens).delete()
     Grant.objects.filter(**tokens, consumed__isnull=True).delete()
+    if Connection.objects.select_for_update().filter(pk=connection.pk).first() is None:
+        raise DomainError("Connection not found", status=404)  # a concurrent disconnect
+    live = RefreshToken.objects.filter(**tokens, revoked__isnull=True)
+    # Waits for the refreshes in flight to commit; the update, a later statement, then
+    # sees the refresh tokens they issued too.
+    list(live.select_for_update().order_by("pk").values_list("pk", flat=True))
+    now = timezone.now()
+    live.update(revoked=now, updated=now, access_token=None)
+    AccessToken.objects.filter(**tokens).delete()
     subscription_delete(site=connection.site, application=connection.application)
     connection.delete()

@@ -20,6 +20,8 @@ from oauthlib.oauth2.rfc6749 import errors
 from . import selectors, services
 from .models import AccessToken, Application, Grant, RefreshToken
 
+UNKNOWN_CODE = "Unknown authorization code, or issued to another client."
+
 
 class SiteOAuth2Validator(OAuth2Validator):
     def _load_application(self, client_id: str, request: Request) -> Application | None:
@@ -56,7 +58,7 @@ class SiteOAuth2Validator(OAuth2Validator):
         **kwargs: Any,
     ) -> bool:
         if "\x00" in code:  # see _load_application
-            return False
+            raise errors.InvalidGrantError(description=UNKNOWN_CODE, request=request)
         # Locked, so that two concurrent exchanges of one code cannot both succeed;
         # the token view runs in a transaction. Only the grant row: not its user or site.
         grant = (
@@ -66,13 +68,19 @@ class SiteOAuth2Validator(OAuth2Validator):
             .first()
         )
         if grant is None:
-            return False
+            raise errors.InvalidGrantError(description=UNKNOWN_CODE, request=request)
         if grant.consumed is not None:
             # RFC 6749 §4.1.2: a code used twice SHOULD revoke the tokens issued from it.
             services.token_family_revoke(token_family=grant.token_family)
-            return False
+            raise errors.InvalidGrantError(
+                description="The authorization code was already used; the tokens issued "
+                "from it are revoked.",
+                request=request,
+            )
         if grant.is_expired():
-            return False
+            raise errors.InvalidGrantError(
+                description="The authorization code expired.", request=request
+            )
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
         request.site = grant.site
@@ -104,6 +112,16 @@ class SiteOAuth2Validator(OAuth2Validator):
         *args: Any,
         **kwargs: Any,
     ) -> bool:
+        # RFC 6749 §4.1.3: REQUIRED if the authorization request had one. Every code is
+        # issued for one (the consent form carries the registered URI when the request
+        # named none), and the contract's token request always sends it, so it is always
+        # required; oauthlib would fill in the registered one.
+        if request.using_default_redirect_uri:
+            raise errors.InvalidRequestError(
+                description="Missing redirect_uri parameter: send the one of the "
+                "authorization request.",
+                request=request,
+            )
         # RFC 6749 §5.2: a grant that "does not match the redirection URI used in the
         # authorization request" is invalid_grant (oauthlib would say invalid_request).
         if request.grant.redirect_uri_allowed(redirect_uri):
@@ -125,14 +143,27 @@ class SiteOAuth2Validator(OAuth2Validator):
     def validate_refresh_token(
         self, refresh_token: str, client: Application, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
+        """DOT's checks (and its reuse detection), plus the lifetime from issue; a refusal
+        says why (oauthlib's invalid_grant has no description).
+
+        The row is locked first, so concurrent refreshes with one token run one after
+        another: the first rotates it, and each of the others is a reuse (RFC 9700 §4.14.2).
+        """
+        presented = selectors.refresh_token_for_refresh(token=refresh_token)
+        if presented is None:
+            raise errors.InvalidGrantError(description="Unknown refresh token.", request=request)
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
-            return False
+            raise errors.InvalidGrantError(
+                description=_refresh_token_refusal(presented, client), request=request
+            )
         refresh_token_instance: RefreshToken = request.refresh_token_instance
         # DOT expires a refresh token REFRESH_TOKEN_EXPIRE_SECONDS after its access token
         # expires; it also expires that long after it was issued.
         lifetime = refresh_token_expire_timedelta()
         if lifetime and refresh_token_instance.created + lifetime <= timezone.now():
-            return False
+            raise errors.InvalidGrantError(
+                description="The refresh token expired.", request=request
+            )
         request.site = refresh_token_instance.site
         return True
 
@@ -190,6 +221,45 @@ class SiteOAuth2Validator(OAuth2Validator):
         request.issued_token_family = token_family
         return refresh_token
 
+    def revoke_token(
+        self,
+        token: str,
+        token_type_hint: str | None,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        """RFC 7009 §2.1: revoking a refresh token SHOULD invalidate every access token of
+        the same grant; here, its whole family, also what was refreshed from it since.
+
+        The row is locked first, as a refresh locks it: a refresh with it in flight
+        finishes, and the family it extended is then revoked whole.
+        """
+        refresh_token = selectors.refresh_token_for_refresh(token=token)
+        if (
+            refresh_token is None
+            or refresh_token.application_id != request.client.pk
+            or refresh_token.token_family is None
+        ):
+            # An access token, another client's token (which DOT leaves alone), or a
+            # refresh token outside any family (which DOT revokes alone).
+            super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+            return
+        services.token_family_revoke(token_family=refresh_token.token_family)
+
     def _load_access_token(self, token: str) -> AccessToken | None:
         """One indexed query, with the site joined, for every authenticated API request."""
         return selectors.access_token_for_bearer(token=token)
+
+
+def _refresh_token_refusal(presented: RefreshToken, client: Application) -> str:
+    """Why DOT refused a refresh token it found, as the client's error_description."""
+    if presented.revoked is not None:
+        # RFC 9700 §4.14.2: DOT has revoked the token's whole family.
+        return (
+            "The refresh token was already used or was revoked; every token issued "
+            "from it is revoked."
+        )
+    if presented.application_id != client.pk:
+        return "The refresh token was issued to another client."
+    return "The refresh token expired or its access was revoked."

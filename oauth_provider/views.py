@@ -1,4 +1,5 @@
 import contextlib
+import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -47,6 +48,18 @@ _ERROR_DESCRIPTIONS = {
     + ".",
     "unsupported_response_type": "Only response_type=code is supported.",
     "unauthorized_client": "This client may not use the authorization code grant.",
+}
+
+# For the token and revocation endpoints' errors that oauthlib answers without a
+# description (RFC 6749 §5.2, RFC 7009 §2.2.1); the validator describes the common ones.
+_TOKEN_ERROR_DESCRIPTIONS = {
+    "invalid_client": "Client authentication failed.",
+    "invalid_grant": "The authorization code or refresh token is invalid, expired, revoked, "
+    "or was issued to another client.",
+    # Only a refresh asks for a scope at the token endpoint (RFC 6749 §6).
+    "invalid_scope": "The requested scope exceeds the scope originally granted.",
+    "unauthorized_client": "This client may not use this grant type.",
+    "unsupported_token_type": "Only access and refresh tokens can be revoked.",
 }
 
 
@@ -214,14 +227,18 @@ class TokenView(dot_views.TokenView):
         if retry_after is not None:
             return too_many_requests(retry_after)
         with transaction.atomic():
-            return with_basic_challenge(self.authorization_flow_token_response(request))
+            response = self.authorization_flow_token_response(request)
+        return with_basic_challenge(with_error_description(response))
 
 
 class RevokeTokenView(dot_views.RevokeTokenView):
-    """RFC 7009 revocation (§2.2.1 answers errors as RFC 6749 §5.2 does)."""
+    """RFC 7009 revocation (§2.2.1 answers errors as RFC 6749 §5.2 does), in one
+    transaction: a refresh token stays locked until its family is revoked."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return with_basic_challenge(super().post(request, *args, **kwargs))
+        with transaction.atomic():
+            response = super().post(request, *args, **kwargs)
+        return with_basic_challenge(with_error_description(response))
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -298,6 +315,20 @@ def with_basic_challenge(response: HttpResponse) -> HttpResponse:
     sends a Bearer one, which is for resource servers)."""
     if response.status_code == 401:
         response["WWW-Authenticate"] = BASIC_CHALLENGE
+    return response
+
+
+def with_error_description(response: HttpResponse) -> HttpResponse:
+    """RFC 6749 §5.2: an error answer says why in `error_description`; oauthlib leaves it
+    out of some (client libraries would show an empty message)."""
+    if response.status_code not in (400, 401) or not response["Content-Type"].startswith(
+        "application/json"
+    ):
+        return response
+    body = json.loads(response.content)
+    if not body.get("error_description"):
+        body["error_description"] = _TOKEN_ERROR_DESCRIPTIONS.get(body["error"], body["error"])
+        response.content = json.dumps(body).encode()
     return response
 
 

@@ -217,7 +217,10 @@ def test_the_rate_limits_see_the_client_address_not_the_proxy_or_a_forged_one(pr
 
     assert response.json()["error"] == "invalid_client"  # counted, then refused
     keys = RateLimitWindow.objects.values_list("key", flat=True)
-    assert [key.rsplit("/", 1)[0] for key in keys] == ["token:ip:127.0.0.2"]  # then /<window>
+    assert {key.rsplit("/", 1)[0] for key in keys} == {  # then /<window>
+        "token:ip:127.0.0.2",
+        "client-auth-failures:ip:127.0.0.2",
+    }
 
 
 def test_plain_http_is_redirected_to_https_on_the_server_name(proxy):

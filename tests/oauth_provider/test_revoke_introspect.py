@@ -79,6 +79,37 @@ def test_revoking_a_refresh_token_also_revokes_its_access_token(application, tok
     assert introspect(application, tokens["access_token"]).json() == {"active": False}
 
 
+def test_revoking_a_rotated_refresh_token_revokes_the_access_token_refreshed_from_it(
+    application, tokens
+):
+    # RFC 7009 §2.1: revoking a refresh token SHOULD invalidate every access token "based
+    # on the same authorization grant": the family, also what a refresh issued from it.
+    refreshed = refresh(Client(), application, tokens["refresh_token"]).json()
+
+    revoke(application, tokens["refresh_token"], token_type_hint="refresh_token")
+
+    assert introspect(application, refreshed["access_token"]).json() == {"active": False}
+
+
+def test_revoking_a_rotated_refresh_token_revokes_the_refresh_token_that_replaced_it(
+    application, tokens
+):
+    refreshed = refresh(Client(), application, tokens["refresh_token"]).json()
+
+    revoke(application, tokens["refresh_token"], token_type_hint="refresh_token")
+
+    assert refresh(Client(), application, refreshed["refresh_token"]).status_code == 400
+
+
+def test_revoking_a_refresh_token_without_a_family_revokes_it(application, tokens):
+    # DOT's field allows a token outside any family (one written before families existed).
+    RefreshToken.objects.update(token_family=None)
+
+    revoke(application, tokens["refresh_token"], token_type_hint="refresh_token")
+
+    assert refresh(Client(), application, tokens["refresh_token"]).status_code == 400
+
+
 def test_revoking_without_a_hint_finds_the_refresh_token(application, tokens):
     # RFC 7009 §2.1: the server extends its search across all token types.
     revoke(application, tokens["refresh_token"])
@@ -131,6 +162,17 @@ def test_revocation_with_a_wrong_secret_is_401_invalid_client(application, token
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert introspect(application, tokens["access_token"]).json()["active"] is True
+
+
+def test_revocation_with_a_wrong_secret_says_why(application, tokens):
+    # RFC 7009 §2.2.1 answers errors as RFC 6749 §5.2 does, error_description included.
+    response = Client().post(
+        REVOKE,
+        {"token": tokens["access_token"]},
+        HTTP_AUTHORIZATION=basic_auth(application.client_id, "wrong-secret"),
+    )
+
+    assert response.json()["error_description"] == "Client authentication failed."
 
 
 def test_revocation_without_client_authentication_is_refused(application, tokens):
