@@ -207,8 +207,10 @@ class Proxy:
             transport=httpx.HTTPTransport(verify=self.tls(), local_address=local_address),
         )
 
-    def connect(self) -> ssl.SSLSocket:
-        raw = socket.create_connection(("127.0.0.1", self.https_port), timeout=10)
+    def connect(self, *, local_address: str = "127.0.0.1") -> ssl.SSLSocket:
+        raw = socket.create_connection(
+            ("127.0.0.1", self.https_port), timeout=10, source_address=(local_address, 0)
+        )
         return self.tls().wrap_socket(raw, server_hostname="127.0.0.1")
 
     def exchange(self, request: bytes) -> Answer:

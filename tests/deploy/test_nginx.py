@@ -61,9 +61,11 @@ class Trickler:
 
     BODY = json.dumps({"url": "https://partner.example/hook", "secret": "x" * 47}).encode()
 
-    def __init__(self, proxy: Proxy, path: str, token: str) -> None:
+    def __init__(
+        self, proxy: Proxy, path: str, token: str, *, local_address: str = "127.0.0.1"
+    ) -> None:
         assert len(self.BODY) == 100
-        self.connection = proxy.connect()
+        self.connection = proxy.connect(local_address=local_address)
         self.sent = 0
         head = (
             f"PUT {path} HTTP/1.1\r\nHost: {SERVER_NAME}\r\nAuthorization: Bearer {token}\r\n"
@@ -117,6 +119,32 @@ def test_health_and_a_subscription_get_answer_within_a_second_while_50_clients_t
 
 
 API_PATH = "/piesync/subscription/5f0c6a3e-0000-4000-8000-000000000000/"
+
+CONNECTIONS_PER_ADDRESS = 100  # limit_conn in deploy/nginx.conf.template
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_address_holding_its_most_requests_in_progress_gets_429_others_are_served(
+    proxy, subscribed
+):
+    path, token = subscribed
+    tricklers = [
+        Trickler(proxy, path, token, local_address="127.0.0.3")
+        for _ in range(CONNECTIONS_PER_ADDRESS)
+    ]
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        with proxy.client(local_address="127.0.0.3") as client:
+            refused = client.get(path, headers=headers)
+        with proxy.client() as client:
+            served = client.get(path, headers=headers)
+    finally:
+        for trickler in tricklers:
+            trickler.connection.close()
+
+    assert refused.status_code == 429
+    assert refused.json() == {"error": "Too Many Requests"}
+    assert served.status_code == 200
 
 
 def request(head: str, *headers: str, body: str = "") -> bytes:
