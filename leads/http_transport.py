@@ -6,8 +6,8 @@ resolved once, its addresses checked, and the socket connected to the first of t
 no second lookup (a DNS rebinding) can send it elsewhere. Everything above the socket
 sees the name: httpcore pools connections by it (an https connection opened and verified
 for one name is never reused for another name at the same address, a CDN's say), and TLS
-sends it as the server name and verifies the certificate against it. A reused connection
-costs no lookup.
+sends it as the server name (RFC 6066 §3) and verifies the certificate against it (RFC
+9110 §4.3.4). A reused connection costs no lookup.
 """
 
 import asyncio
