@@ -31,6 +31,7 @@ from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, de
 from subscriptions.models import DEACTIVATED_BY_410, Subscription
 from subscriptions.url_policy import UnresolvedHost, UnsafeURL, webhook_destination
 
+from .http_transport import CheckedTransport
 from .models import Delivery, DeliveryState
 from .selectors import delivery_attempt
 
@@ -73,7 +74,9 @@ def new_http_client() -> httpx.AsyncClient:
             write=settings.DELIVERY_TOTAL_TIMEOUT,
             pool=settings.DELIVERY_CONNECT_TIMEOUT,
         ),
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        transport=CheckedTransport(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        ),
         headers={"User-Agent": USER_AGENT},
     )
 
@@ -153,24 +156,16 @@ class Answer:
 
 
 async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
-    """POST to the address the host resolved to (checked against private ranges outside
-    local mode), with DELIVERY_TOTAL_TIMEOUT for the whole exchange (httpx's timeouts are
+    """POST to the URL's host, connected to the address it resolved to, checked against
+    private ranges outside local mode (leads.http_transport), with
+    DELIVERY_TOTAL_TIMEOUT for the whole exchange, lookup included (httpx's timeouts are
     per operation: a partner trickling its answer would otherwise hold the request for
     ever)."""
-    try:
-        destination = await asyncio.to_thread(webhook_destination, url)
-    except UnresolvedHost as exc:
-        return Answer(None, f"Connection error: {exc}", "", None)
-    except UnsafeURL as exc:
-        return Answer(None, f"Refused: {exc}", "", None, refused=True)
-    target = destination.url
-    headers = {**headers, "Host": destination.host_header}
-    extensions = {"sni_hostname": destination.server_name}
     try:
         async with (
             asyncio.timeout(settings.DELIVERY_TOTAL_TIMEOUT),
             loop_state().client.stream(
-                "POST", target, content=body, headers=headers, extensions=extensions
+                "POST", webhook_destination(url), content=body, headers=headers
             ) as response,
         ):
             snippet = b""
@@ -187,6 +182,10 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
                 snippet[:SNIPPET_BYTES].decode("utf-8", "backslashreplace"),
                 parse_retry_after(response.headers.get("Retry-After")),
             )
+    except UnresolvedHost as exc:
+        return Answer(None, f"Connection error: {exc}", "", None)
+    except UnsafeURL as exc:
+        return Answer(None, f"Refused: {exc}", "", None, refused=True)
     except TimeoutError:
         limit = settings.DELIVERY_TOTAL_TIMEOUT
         return Answer(None, f"Timeout: no answer within {limit:g} s", "", None)

@@ -210,13 +210,14 @@ class UnresolvedHost(UnsafeURL):
     """At send time a passing DNS failure, worth another try, unlike the rest."""
 
 
-def checked_addresses(webhook: WebhookURL) -> list[str]:
-    """The addresses of the URL's host: all public, unless private networks are allowed."""
-    if webhook.address is not None:
-        addresses = [str(webhook.address)]
-    else:
+def checked_addresses(host: str, port: int) -> list[str]:
+    """The addresses of `host` (a name in IDNA form or an IP address without brackets):
+    all public, unless private networks are allowed."""
+    try:
+        addresses = [str(ipaddress.ip_address(host))]
+    except ValueError:
         try:
-            addresses = lookup(webhook.host, webhook.effective_port)
+            addresses = lookup(host, port)
         except OSError as exc:
             raise UnresolvedHost("The URL's host name does not resolve.") from exc
     if not addresses:
@@ -230,29 +231,15 @@ def check_webhook_url(url: str) -> None:
     """For a PUT: the shape rules, and outside local mode where the host resolves to."""
     webhook = parse_webhook_url(url)
     if not private_networks_allowed():
-        checked_addresses(webhook)
+        checked_addresses(webhook.host, webhook.effective_port)
 
 
-@dataclass(frozen=True)
-class Destination:
-    """Where one request goes: the URL with the checked address in place of the host,
-    so that no second lookup (DNS rebinding) can send it elsewhere, and the host's
-    A-label name for the Host header (RFC 9110 §7.2) and TLS."""
-
-    url: str
-    host_header: str
-    server_name: str
-
-
-def webhook_destination(url: str) -> Destination:
-    """The rules checked again at send time: they, or DNS, may have changed since PUT."""
+def webhook_destination(url: str) -> str:
+    """The URL as it is sent: the shape rules checked again (they may have changed since
+    PUT), the host in IDNA form, for DNS, the Host header (RFC 9110 §7.2) and TLS. Where
+    the host resolves to is checked when a connection to it is made (`checked_addresses`
+    from leads.http_transport)."""
     webhook = parse_webhook_url(url)
-    address = checked_addresses(webhook)[0]
-    port = f":{webhook.port}" if webhook.port else ""
-    literal = f"[{address}]" if ":" in address else address
     host = f"[{webhook.host}]" if ":" in webhook.host else webhook.host
-    return Destination(
-        url=urlunsplit(webhook.parts._replace(netloc=literal + port)),
-        host_header=host + port,
-        server_name=webhook.host,
-    )
+    port = f":{webhook.port}" if webhook.port else ""
+    return urlunsplit(webhook.parts._replace(netloc=host + port))

@@ -5,13 +5,21 @@ retry arithmetic. The worker-driven behaviour is in test_delivery_worker.py."""
 import contextlib
 import hashlib
 import hmac
+import ssl
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
+from pathlib import Path
 
 import pytest
+from cryptography import x509
 from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.core.management import call_command
 from psycopg_pool import AsyncConnectionPool
 
@@ -28,6 +36,8 @@ from leads.models import Delivery, DeliveryState
 from leads.services import lead_create
 from subscriptions.models import Subscription
 from subscriptions.services import subscription_put
+from tests.conftest import FakeDNS
+from tests.factories import ApplicationFactory
 from tests.leads.worker import Reply, corrupt_secret, deliver_now, with_worker_pool
 
 # deliver_once works on connections of its own, as in the worker: data is committed.
@@ -116,6 +126,195 @@ def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
     assert dns.asked == [("partner.example", receiver.port)]
     [request] = receiver.requests("/hook")
     assert request.headers["host"] == f"partner.example:{receiver.port}"
+
+
+class ChangingDNS(FakeDNS):
+    """A DNS rebinding: the first answer for a name, then another one for every later
+    lookup."""
+
+    def __init__(self, first: list[str], later: list[str]) -> None:
+        super().__init__()
+        self.first, self.later = first, later
+
+    def lookup(self, host: str, port: int) -> list[str]:
+        self.asked.append((host, port))
+        return self.first if len(self.asked) == 1 else self.later
+
+
+def test_the_connection_goes_to_the_address_checked_even_if_dns_answers_differently_later(
+    receiver, site, application, settings, monkeypatch
+):
+    """Later lookups point at 127.0.0.2, where nothing listens: the request reaches the
+    receiver only if the connection goes to the address the check saw, not to the name
+    resolved again."""
+    changing = ChangingDNS(first=["127.0.0.1"], later=["127.0.0.2"])
+    delivery = pending_delivery(site, application, f"http://partner.example:{receiver.port}/hook")
+    monkeypatch.setattr("subscriptions.url_policy.lookup", changing.lookup)
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
+
+    deliver_now(delivery)
+
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.last_status_code) == (DeliveryState.DELIVERED, 200)
+    assert len(receiver.requests("/hook")) == 1
+
+
+# ---------------------------------------------------------------------------
+# https partners sharing an address (a CDN): no connection reused across host names
+
+
+def certificate_authority(tmp_path, name: str) -> tuple[Path, Path, Path]:
+    """Throwaway PEM files: a CA, and a key and a certificate it signed for `name` only."""
+    now = datetime.now(UTC)
+
+    def issue(subject: str, key, issuer: str, issuer_key, *, ca: bool) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
+        return builder.sign(issuer_key, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_cert = issue("Test CA", ca_key, "Test CA", ca_key, ca=True)
+    cert = issue(name, key, "Test CA", ca_key, ca=False)
+    paths = tmp_path / "ca.pem", tmp_path / "key.pem", tmp_path / "cert.pem"
+    paths[0].write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    paths[2].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return paths
+
+
+class TLSReceiver:
+    """An https receiver on 127.0.0.1 that keeps connections open (HTTP/1.1), so that a
+    client may reuse them, and records the server name (SNI) of each TLS handshake and
+    the Host of each request."""
+
+    def __init__(self, *, key: Path, cert: Path) -> None:
+        self.server_names: list[str | None] = []
+        self.hosts: list[str] = []
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        context.sni_callback = lambda _socket, name, _context: self.server_names.append(name)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.hosts.append(self.headers["Host"])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch):
+    """A receiver with a certificate for a.example only, from a CA the client trusts
+    (httpx reads SSL_CERT_FILE when it makes its TLS context)."""
+    ca, key, cert = certificate_authority(tmp_path, "a.example")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    server = TLSReceiver(key=key, cert=cert)
+    yield server
+    server.close()
+
+
+def deliveries_to(site, urls: list[str]) -> list[Delivery]:
+    """One lead, delivered to one subscription per URL (a partner application each), in
+    the order of `urls`."""
+    for url in urls:
+        subscription_put(site=site, application=ApplicationFactory.create(), url=url, secret=SECRET)
+    lead = lead_create(site=site, fields={"source": "Website", "first_name": "Jack"})
+    return list(Delivery.objects.filter(lead=lead).order_by("subscription_id"))
+
+
+def deliver_in_turn(deliveries: list[Delivery]) -> None:
+    """One attempt each, one after the other on one event loop, as a worker sends them:
+    with one HTTP client, whose connections may be reused."""
+
+    async def attempts(pool) -> None:
+        for delivery in deliveries:
+            with contextlib.suppress(RetryDelivery):
+                await deliver_once(str(delivery.id), database=pool)
+
+    with_worker_pool(attempts)
+
+
+@pytest.fixture
+def shared_address(dns, settings):
+    """Two partner names at the same address, checked as outside local mode."""
+    dns["a.example"] = dns["b.example"] = ["127.0.0.1"]
+    settings.LOCAL_MODE = False
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
+    return dns
+
+
+def test_a_connection_made_for_one_host_name_is_not_reused_for_another_at_the_same_address(
+    tls_receiver, site, shared_address
+):
+    """b.example shares a.example's address but not its certificate: its request gets a
+    TLS connection of its own, named b.example, and fails verification, unsent."""
+    port = tls_receiver.port
+    first, second = deliveries_to(
+        site, [f"https://a.example:{port}/a", f"https://b.example:{port}/b"]
+    )
+
+    deliver_in_turn([first, second])
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, first.last_status_code) == (DeliveryState.DELIVERED, 200)
+    assert (second.state, second.last_status_code) == (DeliveryState.PENDING, None)
+    assert "CERTIFICATE_VERIFY_FAILED" in second.last_error
+    assert tls_receiver.server_names == ["a.example", "b.example"]
+    assert tls_receiver.hosts == [f"a.example:{port}"]
+
+
+def test_requests_to_one_host_name_reuse_its_connection_and_its_lookup(
+    tls_receiver, site, shared_address
+):
+    """Two partners on one host: one lookup, one TLS handshake, both delivered."""
+    port = tls_receiver.port
+    deliveries = deliveries_to(site, [f"https://a.example:{port}/1", f"https://a.example:{port}/2"])
+
+    deliver_in_turn(deliveries)
+
+    assert [Delivery.objects.get(pk=delivery.pk).state for delivery in deliveries] == [
+        DeliveryState.DELIVERED
+    ] * 2
+    assert shared_address.asked == [("a.example", port)]
+    assert tls_receiver.server_names == ["a.example"]
+    assert tls_receiver.hosts == [f"a.example:{port}"] * 2
 
 
 # ---------------------------------------------------------------------------
