@@ -25,9 +25,11 @@ run: install
 test: install
 	$(VENV)/bin/pytest
 
+# ruff, and the import layers (docs/architecture.md) with import-linter.
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 # mypy with the Django and DRF plugins; the settings it loads need local mode.
 typecheck: install

@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class LeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "leads"
+
+    def ready(self) -> None:
+        # Imported once the models are, as Django's signals documentation advises.
+        from subscriptions.signals import subscription_deleting
+
+        # `metrics` registers the delivery metrics (and the queue gauges' collector) in
+        # every process, the web's included, which may never record a delivery itself.
+        from . import metrics  # noqa: F401
+        from .receivers import cancel_deliveries_of_deleted_subscription
+
+        subscription_deleting.connect(
+            cancel_deliveries_of_deleted_subscription, dispatch_uid="leads-subscription-deleted"
+        )

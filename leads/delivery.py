@@ -26,11 +26,11 @@ from django.utils import timezone
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from realgeeks import metrics
 from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, decrypt_secret
 from subscriptions.models import DEACTIVATED_BY_410, Subscription
 from subscriptions.url_policy import UnresolvedHost, UnsafeURL, webhook_destination
 
+from . import metrics
 from .http_transport import CheckedTransport
 from .models import Delivery, DeliveryState
 from .selectors import delivery_attempt

@@ -5,7 +5,7 @@ from typing import Any, TypeVar
 
 from rest_framework import serializers
 
-from realgeeks.errors import DomainError
+from core.errors import DomainError
 
 from .models import Role
 from .services import ActivityData

@@ -15,12 +15,12 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from realgeeks import metrics
-from realgeeks.errors import DomainError
-from realgeeks.request_id import current_request_id
+from core.errors import DomainError
+from core.request_id import current_request_id
 from sites.models import Site
 from subscriptions.models import Subscription
 
+from . import metrics
 from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from .payloads import lead_body
 from .selectors import orphaned_deliveries

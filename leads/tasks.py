@@ -10,7 +10,7 @@ from procrastinate import BaseRetryStrategy, JobContext, PsycopgConnector, Retry
 from procrastinate.contrib.django import app
 from procrastinate.jobs import Job
 
-from realgeeks.request_id import bound_request_id
+from core.request_id import bound_request_id
 
 from .delivery import RetryDelivery, deliver_once
 from .services import deliveries_prune, deliveries_requeue_orphaned

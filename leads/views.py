@@ -12,14 +12,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from oauth_provider.authentication import BearerTokenAuthentication, InsufficientScope
+from core.api import json_body
+from core.errors import DomainError
+from core.negotiation import JsonOnlyNegotiation
+from oauth_provider.authentication import (
+    BearerTokenAuthentication,
+    IncomingClientThrottle,
+    InsufficientScope,
+)
 from oauth_provider.client_authentication import ClientCredentialsAuthentication
 from oauth_provider.models import AccessToken, Application
 from oauth_provider.selectors import connected_site
-from ratelimits.limits import IncomingClientThrottle
-from realgeeks.api import json_body
-from realgeeks.errors import DomainError
-from realgeeks.negotiation import JsonOnlyNegotiation
 from sites.models import Site
 
 from . import services

@@ -7,4 +7,10 @@ class OauthProviderConfig(AppConfig):
     verbose_name = "OAuth provider"
 
     def ready(self) -> None:
-        from . import openapi  # noqa: F401 (registers the OpenAPI security scheme)
+        # Imported once the models are: these modules register on import.
+        from oauth2_provider.signals import app_authorized
+
+        from . import metrics, openapi  # noqa: F401 (openapi registers the security scheme)
+
+        # Sent once per token the token endpoint issues (a 200), for either grant.
+        app_authorized.connect(metrics.count_token_issued, dispatch_uid="metrics-tokens")

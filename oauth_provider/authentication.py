@@ -12,6 +12,8 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from ratelimits.limits import PerClientThrottle
+
 from .models import AccessToken, Application
 from .selectors import access_token_for_bearer
 
@@ -49,6 +51,8 @@ class InsufficientScope(exceptions.PermissionDenied):
     def __init__(self, scope: str) -> None:
         super().__init__(f"The access token lacks the {scope} scope")
         self.scope = scope
+        # RFC 6750 §3.1; DRF's exception handler sends it as WWW-Authenticate.
+        self.auth_header = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
 
 
 def bearer_token(request: Request) -> AccessToken:
@@ -78,3 +82,16 @@ class TokenHasScope(BasePermission):
         if scope not in token.scope.split():
             raise InsufficientScope(scope)
         return True
+
+
+class IncomingClientThrottle(PerClientThrottle):
+    """The Incoming Leads API's limit, counted per OAuth client: the application that
+    authenticated with its id and secret, or the one the bearer token was issued to."""
+
+    def client_id(self, request: Request) -> int | None:
+        credentials = request.auth
+        if isinstance(credentials, Application):
+            return credentials.pk
+        if isinstance(credentials, AccessToken):
+            return credentials.application_id
+        return None

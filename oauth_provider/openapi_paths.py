@@ -1,7 +1,7 @@
-"""OpenAPI text for the OAuth endpoints, which are not DRF views (appended by drf-spectacular).
+"""OpenAPI text for the OAuth endpoints, which are not DRF views: added to the schema by
+`add_oauth_endpoints`, a drf-spectacular post-processing hook (SPECTACULAR_SETTINGS)."""
 
-Plain data: settings import it.
-"""
+from typing import Any
 
 _OAUTH_ERROR = {
     "type": "object",
@@ -152,3 +152,13 @@ CLIENT_BASIC_SCHEME = {
         }
     }
 }
+
+
+def add_oauth_endpoints(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Appends the token endpoint and the client's Basic scheme, as APPEND_PATHS and
+    APPEND_COMPONENTS would without settings importing this module."""
+    result["paths"].update(TOKEN_ENDPOINT)
+    components = result.setdefault("components", {})
+    schemes = {**components.get("securitySchemes", {}), **CLIENT_BASIC_SCHEME["securitySchemes"]}
+    components["securitySchemes"] = dict(sorted(schemes.items()))
+    return result

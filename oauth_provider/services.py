@@ -4,11 +4,11 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from realgeeks.errors import DomainError
+from core.errors import DomainError
 from sites.models import Site
-from subscriptions.services import subscription_delete
 
 from .models import AccessToken, Application, Connection, Grant, RefreshToken
+from .signals import connection_disconnecting
 
 
 @transaction.atomic
@@ -54,5 +54,7 @@ def connection_disconnect(*, user: User, connection_id: int) -> None:
     now = timezone.now()
     live.update(revoked=now, updated=now, access_token=None)
     AccessToken.objects.filter(**tokens).delete()
-    subscription_delete(site=connection.site, application=connection.application)
+    connection_disconnecting.send(
+        sender=Connection, site=connection.site, application=connection.application
+    )
     connection.delete()

@@ -2,8 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 from oauth2_provider import views as dot_views
 
+from core.lockout import LoginForm
 from ratelimits.limits import limit_failed_client_authentication
-from realgeeks.lockout import LoginForm
 
 from . import views
 from .headers import no_framing

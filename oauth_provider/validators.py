@@ -24,6 +24,11 @@ UNKNOWN_CODE = "Unknown authorization code, or issued to another client."
 
 
 class SiteOAuth2Validator(OAuth2Validator):
+    def is_pkce_required(self, client_id: str, request: Request) -> bool:
+        """Required for public clients only, and honoured whenever a confidential client
+        sends it: RFC 9700 §2.1.1 allows confidential clients without PKCE."""
+        return Application.objects.filter(client_id=client_id, client_type="public").exists()
+
     def _load_application(self, client_id: str, request: Request) -> Application | None:
         # PostgreSQL text cannot hold a NUL byte: psycopg 3 raises DataError, not the
         # ValueError DOT catches, so the query would be a 500. No client id has one.

@@ -21,8 +21,8 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
+from core.errors import DomainError
 from ratelimits.limits import token_request_retry_after, too_many_requests
-from realgeeks.errors import DomainError
 from sites.models import Site
 from sites.selectors import sites_owned_by
 
@@ -223,7 +223,9 @@ class TokenView(dot_views.TokenView):
             )
         # Limits first, outside the transaction (the counters must not stay locked).
         application = authenticated_client(self.get_oauthlib_core(), request)
-        retry_after = token_request_retry_after(request=request, application=application)
+        retry_after = token_request_retry_after(
+            request=request, client_id=None if application is None else application.pk
+        )
         if retry_after is not None:
             return too_many_requests(retry_after)
         with transaction.atomic():

@@ -15,16 +15,13 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from oauth_provider.models import AccessToken, Application
-from realgeeks.client_ip import client_ip
+from core.client_ip import client_ip
 
 from .rates import Rate
 from .services import windows_full, windows_hit
 
 
-def token_request_retry_after(
-    *, request: HttpRequest, application: Application | None
-) -> int | None:
+def token_request_retry_after(*, request: HttpRequest, client_id: int | None) -> int | None:
     """Token endpoint: per address, and per client once it authenticated.
 
     Only an authenticated client is counted as itself: client ids are public (they are in
@@ -34,8 +31,8 @@ def token_request_retry_after(
     limits = {}
     if settings.RATE_LIMIT_TOKEN_PER_IP is not None:
         limits[f"token:ip:{client_ip(request)}"] = settings.RATE_LIMIT_TOKEN_PER_IP
-    if settings.RATE_LIMIT_TOKEN_PER_CLIENT is not None and application is not None:
-        limits[f"token:client:{application.pk}"] = settings.RATE_LIMIT_TOKEN_PER_CLIENT
+    if settings.RATE_LIMIT_TOKEN_PER_CLIENT is not None and client_id is not None:
+        limits[f"token:client:{client_id}"] = settings.RATE_LIMIT_TOKEN_PER_CLIENT
     return windows_hit(limits=limits)
 
 
@@ -100,19 +97,23 @@ def too_many_requests(retry_after: int) -> JsonResponse:
     return response
 
 
-class IncomingClientThrottle(BaseThrottle):
+class PerClientThrottle(BaseThrottle):
     """Incoming Leads API: per OAuth client, whether it sent its id and secret or a token.
 
     DRF runs throttles after authentication and permissions, before the view's work, and
-    answers 429 with `Retry-After` from `wait()`.
+    answers 429 with `Retry-After` from `wait()`. Subclasses say which client (its
+    primary key) a request comes from: the credentials are the OAuth app's to read.
     """
 
     def __init__(self) -> None:
         self.retry_after: int | None = None
 
+    def client_id(self, request: Request) -> int | None:
+        raise NotImplementedError
+
     def allow_request(self, request: Request, view: APIView) -> bool:
         rate = settings.RATE_LIMIT_INCOMING_API_PER_CLIENT
-        client = _client_pk(request.auth)
+        client = self.client_id(request)
         if rate is None or client is None:
             return True
         self.retry_after = windows_hit(limits={f"incoming:client:{client}": rate})
@@ -120,11 +121,3 @@ class IncomingClientThrottle(BaseThrottle):
 
     def wait(self) -> float | None:
         return self.retry_after
-
-
-def _client_pk(credentials: object) -> int | None:
-    if isinstance(credentials, Application):
-        return credentials.pk
-    if isinstance(credentials, AccessToken):
-        return credentials.application_id
-    return None

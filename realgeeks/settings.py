@@ -12,8 +12,6 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from oauth_provider.openapi_paths import CLIENT_BASIC_SCHEME, TOKEN_ENDPOINT
-from oauth_provider.pkce import pkce_required
 from ratelimits.rates import parse_rate
 from subscriptions.crypto import check_keys as check_subscription_secret_keys
 
@@ -52,7 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "oauth2_provider",
-    "realgeeks",
+    "core",
     "sites",
     "oauth_provider",
     "subscriptions",
@@ -63,11 +61,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "realgeeks.middleware.HeadWithoutBodyMiddleware",
-    "realgeeks.metrics.RequestMetricsMiddleware",
-    "realgeeks.request_id.RequestIdMiddleware",
+    "core.middleware.HeadWithoutBodyMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
+    "core.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "realgeeks.middleware.JsonErrorsMiddleware",
+    "core.middleware.JsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -170,7 +168,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=not LOCAL_MODE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# The client's address (realgeeks.client_ip), for the login lockout and the rate limits:
+# The client's address (core.client_ip), for the login lockout and the rate limits:
 # the entry TRUSTED_PROXY_COUNT from the right of CLIENT_IP_HEADER, as the outermost
 # trusted proxy wrote it; REMOTE_ADDR when 0 (local mode: no proxy).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if LOCAL_MODE else 1)
@@ -190,21 +188,21 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 # axes' AXES_IPWARE_* settings need django-ipware; one resolver serves axes and the limits.
-AXES_CLIENT_IP_CALLABLE = "realgeeks.client_ip.client_ip"
-AXES_LOCKOUT_CALLABLE = "realgeeks.lockout.lockout_response"
-# Successful logins are kept (admin: Axes, Access logs) this many days (realgeeks.tasks).
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# Successful logins are kept (admin: Axes, Access logs) this many days (core.tasks).
 LOGIN_ACCESS_LOG_DAYS = env.int("LOGIN_ACCESS_LOG_DAYS", default=90)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    # Views read the raw body themselves (realgeeks.api.json_body): any Content-Type.
+    # Views read the raw body themselves (core.api.json_body): any Content-Type.
     "DEFAULT_PARSER_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # OPTIONS: 200 with `Allow`, no content.
-    "DEFAULT_METADATA_CLASS": "realgeeks.metadata.AllowHeaderOnlyMetadata",
-    "EXCEPTION_HANDLER": "realgeeks.api.exception_handler",
+    "DEFAULT_METADATA_CLASS": "core.metadata.AllowHeaderOnlyMetadata",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -220,8 +218,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "APPEND_PATHS": TOKEN_ENDPOINT,
-    "APPEND_COMPONENTS": CLIENT_BASIC_SCHEME,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "oauth_provider.openapi_paths.add_oauth_endpoints",
+    ],
 }
 
 # Subscription secrets are stored encrypted (subscriptions/crypto.py): comma-separated
@@ -261,9 +261,8 @@ OAUTH2_PROVIDER = {
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    # PKCE is required for public clients and honoured whenever a confidential client
-    # sends it (RFC 9700 §2.1.1 allows confidential clients without it).
-    "PKCE_REQUIRED": pkce_required,
+    # PKCE_REQUIRED keeps its default (True) for django-oauth-toolkit's checks; the
+    # validator decides per client (SiteOAuth2Validator.is_pkce_required).
     "CLIENT_SECRET_HASHER": "client_secret_sha256",
     "REQUEST_APPROVAL_PROMPT": "force",
     # https only outside local mode; Application.get_allowed_schemes() adds http back
@@ -350,7 +349,7 @@ DELIVERY_RECOVERY_CRON = env.str("DELIVERY_RECOVERY_CRON", default="* * * * *")
 # /readyz reports 503 when no worker has sent a heartbeat for this long (seconds).
 READYZ_WORKER_HEARTBEAT_MAX_AGE = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE", default=60)
 
-# Prometheus /metrics (realgeeks/metrics.py). With METRICS_TOKEN set, a scrape must send
+# Prometheus /metrics (core/metrics.py). With METRICS_TOKEN set, a scrape must send
 # `Authorization: Bearer <token>`. Without one, metrics are open in local mode and off
 # (/metrics answers 404) in production, which never serves them unauthenticated.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
@@ -379,7 +378,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if LOCAL_MODE else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "realgeeks.request_id.RequestIdFilter"}},
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {

@@ -2,13 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from core.health import healthz, readyz
+from core.lockout import AdminLoginForm
+from core.metrics import metrics_view
 from oauth_provider import urls as oauth_urls
 
-from .health import healthz, readyz
-from .lockout import AdminLoginForm
-from .metrics import metrics_view
-
-# The admin login says so when django-axes locked the account out (realgeeks.lockout).
+# The admin login says so when django-axes locked the account out (core.lockout).
 admin.site.login_form = AdminLoginForm
 
 READ = ["get", "head"]
@@ -20,7 +19,7 @@ urlpatterns = [
     path("", include("subscriptions.urls")),
     path("", include("leads.urls")),
     # GET and HEAD only: DRF would answer OPTIONS by rendering empty metadata with these
-    # views' YAML and HTML renderers (realgeeks/metadata.py).
+    # views' YAML and HTML renderers (core/metadata.py).
     path("piesync/schema/", SpectacularAPIView.as_view(http_method_names=READ), name="schema"),
     path(
         "piesync/docs/",

@@ -1,7 +1,7 @@
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from realgeeks.errors import DomainError
+from core.errors import DomainError
 
 from .models import Site
 

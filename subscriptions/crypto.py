@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from realgeeks.errors import DomainError
+from core.errors import DomainError
 
 logger = logging.getLogger(__name__)
 

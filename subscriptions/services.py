@@ -4,12 +4,13 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import DomainError
 from oauth_provider.models import Application
-from realgeeks.errors import DomainError
 from sites.models import Site
 
 from .crypto import SecretUnreadable, encrypt_secret, reencrypted_secret
 from .models import Subscription
+from .signals import subscription_deleting
 from .url_policy import UnsafeURL, check_webhook_url, has_lone_surrogate
 
 MAX_SECRET_LENGTH = 255
@@ -86,22 +87,19 @@ def subscription_put(
 
 @transaction.atomic
 def subscription_delete(*, site: Site, application: Application) -> None:
-    """Delete it, and cancel what is still waiting to be delivered to it.
+    """Delete it; the receivers of `subscription_deleting` (leads) cancel what is still
+    waiting to be delivered to it.
 
-    Locked first: an event being recorded for it holds it until commit (see
-    `leads.services._event_record`), so that event's delivery is committed, and cancelled
-    here; an event recorded after this commits finds no subscription to deliver to.
+    Locked first: an event being recorded for it holds it until commit (leads' event
+    recording locks it), so that event's delivery is committed, and cancelled here; an
+    event recorded after this commits finds no subscription to deliver to.
     """
-    from leads.services import deliveries_cancel_pending
-
     subscription = (
         Subscription.objects.select_for_update().filter(site=site, application=application).first()
     )
     if subscription is None:
         return
-    deliveries_cancel_pending(
-        subscription_id=subscription.pk, reason="Subscription deleted before delivery"
-    )
+    subscription_deleting.send(sender=Subscription, subscription_id=subscription.pk)
     subscription.delete()
 
 

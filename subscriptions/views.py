@@ -6,15 +6,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api import json_object_body
+from core.errors import DomainError
+from core.negotiation import JsonOnlyNegotiation
 from oauth_provider.authentication import (
     BearerTokenAuthentication,
     TokenHasScope,
     bearer_application,
     bearer_token,
 )
-from realgeeks.api import json_object_body
-from realgeeks.errors import DomainError
-from realgeeks.negotiation import JsonOnlyNegotiation
 from sites.models import Site
 
 from . import selectors, services

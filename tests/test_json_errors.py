@@ -60,11 +60,11 @@ def test_unexpected_exception_in_a_non_drf_view_is_500_json_and_logged(monkeypat
 
     monkeypatch.setattr("oauth_provider.views.TokenView.post", explode)
 
-    with caplog.at_level(logging.ERROR, logger="realgeeks.errors"):
+    with caplog.at_level(logging.ERROR, logger="core.errors"):
         response = Client().post("/piesync/oauth/token/", {"grant_type": "authorization_code"})
 
     assert assert_json_error(response, 500) == {"error": "Internal server error"}
-    [record] = [r for r in caplog.records if r.name == "realgeeks.errors"]
+    [record] = [r for r in caplog.records if r.name == "core.errors"]
     assert record.exc_info[0] is RuntimeError
     assert "token store unavailable" not in response.content.decode()
 
@@ -86,11 +86,11 @@ def test_django_http_exceptions_keep_their_status_as_json(
 
     monkeypatch.setattr("oauth_provider.views.TokenView.post", refuse)
 
-    with caplog.at_level(logging.ERROR, logger="realgeeks.errors"):
+    with caplog.at_level(logging.ERROR, logger="core.errors"):
         response = Client().post("/piesync/oauth/token/", {"grant_type": "authorization_code"})
 
     assert assert_json_error(response, status) == {"error": message}
-    assert not [r for r in caplog.records if r.name == "realgeeks.errors"]
+    assert not [r for r in caplog.records if r.name == "core.errors"]
 
 
 def test_form_body_over_the_upload_limit_is_413_json(settings):
@@ -124,7 +124,7 @@ OAUTH_FORM_ENDPOINTS = [
     ids=["no-boundary", "empty-boundary"],
 )
 def test_multipart_without_a_usable_boundary_is_400_invalid_request(path, content_type, caplog):
-    with caplog.at_level(logging.ERROR, logger="realgeeks.errors"):
+    with caplog.at_level(logging.ERROR, logger="core.errors"):
         response = Client().generic("POST", path, b"token=abc", content_type=content_type)
 
     assert assert_json_error(response, 400) == {
@@ -132,4 +132,4 @@ def test_multipart_without_a_usable_boundary_is_400_invalid_request(path, conten
         "error_description": "Malformed multipart/form-data body (RFC 7578).",
     }
     assert response["Cache-Control"] == "no-store"
-    assert not [r for r in caplog.records if r.name == "realgeeks.errors"]
+    assert not [r for r in caplog.records if r.name == "core.errors"]

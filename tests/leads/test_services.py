@@ -10,10 +10,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from core.errors import DomainError
 from leads import services
 from leads.models import Activity, Delivery, DeliveryState, Lead, LeadEvent
 from leads.tasks import deliver
-from realgeeks.errors import DomainError
 from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory
 

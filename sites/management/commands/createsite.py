@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from realgeeks.errors import DomainError
+from core.errors import DomainError
 from sites.services import site_create
 
 

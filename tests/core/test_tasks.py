@@ -3,7 +3,7 @@ from datetime import timedelta
 from axes.models import AccessLog
 from django.utils import timezone
 
-from realgeeks.tasks import prune_login_access_logs
+from core.tasks import prune_login_access_logs
 
 
 def login_record(*, days_ago: int) -> AccessLog:

@@ -5,8 +5,8 @@ import logging
 from django.test import Client
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from core.request_id import RequestIdFilter, bound_request_id
 from oauth_provider.models import Connection
-from realgeeks.request_id import RequestIdFilter, bound_request_id
 from tests.factories import CLIENT_SECRET, SubscriptionFactory
 
 

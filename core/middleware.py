@@ -19,7 +19,7 @@ from django.http import (
 )
 from django.http.multipartparser import MultiPartParserError
 
-logger = logging.getLogger("realgeeks.errors")
+logger = logging.getLogger("core.errors")
 
 # Machine-facing paths: every error there is JSON, never an HTML page.
 API_PREFIXES = ("/piesync/", "/rest/")

@@ -17,8 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from oauth_provider.authentication import REALM, InsufficientScope
-
 from .errors import DomainError, InvalidJson
 
 logger = logging.getLogger(__name__)
@@ -145,9 +143,4 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         detail = exc.detail
         message = detail if isinstance(detail, str) else "Invalid request"
         response.data = {"error": str(message)}
-    if isinstance(exc, InsufficientScope):
-        # RFC 6750 §3.1
-        response["WWW-Authenticate"] = (
-            f'Bearer realm="{REALM}", error="insufficient_scope", scope="{exc.scope}"'
-        )
     return response

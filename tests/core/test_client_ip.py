@@ -1,9 +1,9 @@
-"""The client's address behind the TLS-terminating proxy (realgeeks.client_ip)."""
+"""The client's address behind the TLS-terminating proxy (core.client_ip)."""
 
 import pytest
 from django.test import RequestFactory
 
-from realgeeks.client_ip import client_ip
+from core.client_ip import client_ip
 
 
 def request_from(remote_addr: str, **headers: str):

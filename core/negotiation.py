@@ -1,4 +1,4 @@
-"""Content negotiation for the JSON APIs (kept apart from realgeeks.api: DRF imports it
+"""Content negotiation for the JSON APIs (kept apart from core.api: DRF imports it
 while its own views module is still loading)."""
 
 from collections.abc import Iterable
