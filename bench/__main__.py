@@ -1,6 +1,6 @@
 """`python -m bench` (what `make bench` runs); `python -m bench --tune` compares gunicorn
 worker and thread counts instead. Options are environment variables: see bench/config.py
-and the README's "Speed" section."""
+and docs/configuration.md; how to read the results: docs/speed.md."""
 
 import os
 import sys

@@ -220,8 +220,9 @@ def database_digest() -> list[tuple[str, str]]:
 
 
 def is_strict_json(raw: bytes) -> bool:
-    """The README's rule, read a second way: UTF-8 (a BOM aside), parseable, without NaN,
-    Infinity, 1e999 or a repeated name, at most 32 levels deep."""
+    """The rule in docs/api.md ("Strict JSON bodies"), read a second way: UTF-8 (a BOM
+    aside), parseable, without NaN, Infinity, 1e999 or a repeated name, at most 32 levels
+    deep."""
 
     def unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
         if len({name for name, _ in pairs}) != len(pairs):

@@ -30,7 +30,7 @@ end
 -- TLS-terminating proxy production sits behind, from one client address, each on its
 -- own connection, as nginx proxies by default. (Kept alive, the 32 connections opened
 -- at once land unevenly on gunicorn's workers and stay there: up to all 32 on one of
--- three, which then caps the run at one core. See README "Speed".)
+-- three, which then caps the run at one core. See docs/speed.md.)
 function with_proxy(headers)
   headers["X-Forwarded-Proto"] = "https"
   headers["X-Forwarded-For"] = "203.0.113.10"

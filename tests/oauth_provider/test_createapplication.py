@@ -1,4 +1,4 @@
-"""Registering PieSync with django-oauth-toolkit's `createapplication` (README)."""
+"""Registering PieSync with django-oauth-toolkit's `createapplication` (docs/api.md)."""
 
 from io import StringIO
 

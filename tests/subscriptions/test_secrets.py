@@ -23,7 +23,7 @@ SECRET = "partner-sécret-🔑-0123456789"
 BODY = {"url": "https://api.piesync.test/v1/realgeeks", "secret": SECRET}
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
-LOCAL_KEY = "bG9jYWwtb25seS1pbnNlY3VyZS1zdWJzY3JpcHRpb24="  # README: local mode's key
+LOCAL_KEY = "bG9jYWwtb25seS1pbnNlY3VyZS1zdWJzY3JpcHRpb24="  # local mode's (docs/configuration.md)
 UNAVAILABLE = {"error": "Subscription secret unavailable; PUT the subscription again to replace it"}
 
 
