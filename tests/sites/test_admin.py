@@ -2,12 +2,11 @@
 
 import pytest
 from django.test import Client
+from django.urls import reverse
 
 from tests.factories import SiteFactory, UserFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-CHANGELIST = "/admin/sites/site/"
 
 
 @pytest.fixture
@@ -26,7 +25,7 @@ def sites(db):
 
 
 def search(client: Client, query: str) -> str:
-    response = client.get(CHANGELIST, {"q": query})
+    response = client.get(reverse("admin:customer_sites_site_changelist"), {"q": query})
     assert response.status_code == 200
     return response.content.decode()
 
@@ -77,14 +76,14 @@ def test_search_with_a_non_uuid_does_not_fail(admin_client, sites):
 def test_change_page_renders(admin_client, sites):
     aloha, _ = sites
 
-    response = admin_client.get(f"{CHANGELIST}{aloha.pk}/change/")
+    response = admin_client.get(reverse("admin:customer_sites_site_change", args=[aloha.pk]))
 
     assert response.status_code == 200
     assert str(aloha.uuid) in response.content.decode()
 
 
 def test_add_page_renders(admin_client):
-    response = admin_client.get(f"{CHANGELIST}add/")
+    response = admin_client.get(reverse("admin:customer_sites_site_add"))
 
     assert response.status_code == 200
 
@@ -93,7 +92,7 @@ def test_non_staff_users_cannot_see_sites(sites):
     client = Client()
     client.force_login(sites[0].owner)
 
-    response = client.get(CHANGELIST)
+    response = client.get(reverse("admin:customer_sites_site_changelist"))
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
