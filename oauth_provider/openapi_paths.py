@@ -85,7 +85,7 @@ AUTHORIZE_ENDPOINT = {
                     "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
                 },
                 "400": {
-                    "description": "Unknown `client_id` or unregistered `redirect_uri`: an HTML page.",
+                    "description": "Unknown `client_id` or unregistered `redirect_uri`: a page.",
                     "content": {"text/html": {"schema": {"type": "string"}}},
                 },
             },
