@@ -23,6 +23,7 @@ _OAUTH_ERROR = {
     "required": ["error"],
 }
 
+
 def _query(name: str, description: str, *, required: bool = False, **schema: Any) -> dict[str, Any]:
     return {
         "name": name,
