@@ -28,10 +28,10 @@ from psycopg_pool import AsyncConnectionPool
 
 from realgeeks import metrics
 from subscriptions.crypto import UNREADABLE_DELIVERY_ERROR, SecretUnreadable, decrypt_secret
+from subscriptions.http_transport import CheckedTransport
 from subscriptions.models import DEACTIVATED_BY_410, Subscription
 from subscriptions.url_policy import UnresolvedHost, UnsafeURL, webhook_destination
 
-from .http_transport import CheckedTransport
 from .models import Delivery, DeliveryState
 from .selectors import delivery_attempt
 
@@ -157,7 +157,7 @@ class Answer:
 
 async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     """POST to the URL's host, connected to the address it resolved to, checked against
-    private ranges outside local mode (leads.http_transport), with
+    private ranges outside local mode (subscriptions.http_transport), with
     DELIVERY_TOTAL_TIMEOUT for the whole exchange, lookup included (httpx's timeouts are
     per operation: a partner trickling its answer would otherwise hold the request for
     ever)."""
