@@ -11,8 +11,8 @@ from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from leads import services
+from leads.delivery.job import deliver
 from leads.models import Activity, Delivery, DeliveryState, Lead, LeadEvent
-from leads.tasks import deliver
 from realgeeks.errors import DomainError
 from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory
