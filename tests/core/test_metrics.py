@@ -19,7 +19,9 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from psycopg_pool import AsyncConnectionPool
 
-from leads.delivery import PartnerBusy, RetryDelivery, deliver_once, partner_slot
+from leads.delivery.attempt import deliver_once
+from leads.delivery.retry import PartnerBusy, RetryDelivery
+from leads.delivery.slots import partner_slot
 from leads.models import Delivery, DeliveryState
 from leads.services import lead_create
 from subscriptions.services import subscription_delete, subscription_put
