@@ -289,7 +289,7 @@ OAUTH2_PROVIDER = {
 # `manage.py check --deploy` reports nothing in production mode: no check is silenced.
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
-# Webhook delivery (leads/delivery.py), run by `manage.py procrastinate worker`.
+# Webhook delivery (leads/delivery/), run by `manage.py procrastinate worker`.
 # Seconds before each retry of a 5xx, 408, 429, timeout or connection error, with ±20%
 # jitter (Retry-After is honoured when longer); about three days in all, then failed.
 DELIVERY_RETRY_SCHEDULE = env.list(
