@@ -207,8 +207,13 @@ def test_the_rules_name_only_metrics_the_scrape_shows(scrape):
     assert unknown_names(rule_expressions(), scrape) == set()
 
 
-def test_the_rules_match_only_routes_and_outcomes_the_service_has():
-    assert unknown_label_values(rule_expressions()) == set()
+def rule_test_series() -> list[str]:
+    tests = yaml.safe_load(RULE_TESTS.read_text())["tests"]
+    return [series["series"] for test in tests for series in test["input_series"]]
+
+
+def test_the_rules_and_their_tests_match_only_routes_and_outcomes_the_service_has():
+    assert unknown_label_values(rule_expressions() + rule_test_series()) == set()
 
 
 def heading_anchors(markdown: str) -> set[str]:
@@ -225,6 +230,10 @@ def test_every_alert_has_a_severity_a_summary_and_its_runbook_entry():
         assert annotations["summary"] and annotations["description"], rule["alert"]
         assert annotations["runbook_url"] == f"docs/alerts.md#{rule['alert'].lower()}"
         assert rule["alert"].lower() in anchors, rule["alert"]
+
+
+def test_the_rule_tests_use_only_series_the_scrape_shows(scrape):
+    assert unknown_names(rule_test_series(), scrape) == set()
 
 
 def test_every_alert_is_tested_firing_and_quiet():
