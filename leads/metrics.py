@@ -1,7 +1,9 @@
 """Delivery metrics, exposed on `/metrics` through core's registry: counters the worker
-and the services record, and the queue gauges read from the database at scrape time."""
+and the services record, and the queue and worker gauges read from the database at
+scrape time."""
 
 import logging
+import math
 from collections.abc import Iterable
 
 from django.db import DatabaseError, transaction
@@ -12,7 +14,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from core.metrics import REGISTRY, register_scrape_collector
 
 from .models import DeliveryState
-from .selectors import delivery_queue_stats
+from .selectors import delivery_queue_stats, newest_worker_heartbeat_age
 
 logger = logging.getLogger(__name__)
 
@@ -106,3 +108,35 @@ class DeliveryQueueCollector:
 
 
 register_scrape_collector(DeliveryQueueCollector())
+
+
+WORKER_HEARTBEAT_AGE = "realgeeks_delivery_worker_heartbeat_age_seconds"
+
+
+class DeliveryWorkerCollector:
+    """Seconds since the newest delivery worker heartbeat, read from the database at scrape
+    time like the queue gauges. With no worker registered (all stopped, or none started)
+    it is +Inf: no heartbeat is infinitely old, and a `> threshold` alert fires."""
+
+    def describe(self) -> Iterable[Metric]:
+        return [self._age()]
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            age = newest_worker_heartbeat_age()
+        except DatabaseError as exc:
+            logger.warning("metrics: worker heartbeat not read: %s", type(exc).__name__)
+            return []
+        gauge = self._age()
+        gauge.add_metric([], math.inf if age is None else max(0.0, age.total_seconds()))
+        return [gauge]
+
+    @staticmethod
+    def _age() -> GaugeMetricFamily:
+        return GaugeMetricFamily(
+            WORKER_HEARTBEAT_AGE,
+            "Seconds since the newest delivery worker heartbeat (+Inf: no worker registered).",
+        )
+
+
+register_scrape_collector(DeliveryWorkerCollector())

@@ -1,10 +1,10 @@
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from django.db.models import CharField, Count, Exists, Min, OuterRef, QuerySet
+from django.db.models import CharField, Count, Exists, Max, Min, OuterRef, QuerySet
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast
-from procrastinate.contrib.django.models import ProcrastinateJob
+from django.db.models.functions import Cast, Now
+from procrastinate.contrib.django.models import ProcrastinateJob, ProcrastinateWorker
 
 from .models import Delivery, DeliveryState
 
@@ -21,6 +21,16 @@ def delivery_queue_stats() -> QueueStats:
         pending=Count("pk"), oldest=Min("created")
     )
     return QueueStats(pending=row["pending"], oldest_created=row["oldest"])
+
+
+def newest_worker_heartbeat_age() -> timedelta | None:
+    """Time since the newest delivery worker heartbeat, by the database's clock (the one
+    procrastinate writes them with); None when no worker is registered. A worker deletes
+    its row when it stops; a killed one's stays, ageing, until the next worker starts."""
+    age: timedelta | None = ProcrastinateWorker.objects.aggregate(
+        age=Now() - Max("last_heartbeat")
+    )["age"]
+    return age
 
 
 def orphaned_deliveries() -> QuerySet[Delivery]:
