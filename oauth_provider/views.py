@@ -21,7 +21,7 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
 from oauthlib.oauth2.rfc6749 import errors as oauthlib_errors
 
-from core.errors import DomainError
+from core.errors import NotFound
 from ratelimits.limits import token_request_retry_after, too_many_requests
 from sites.models import Site
 from sites.selectors import sites_owned_by
@@ -263,7 +263,7 @@ class DisconnectView(LoginRequiredMixin, View):
 
     def post(self, request: AuthenticatedHttpRequest, connection_id: int) -> HttpResponseBase:
         # Already disconnected, or not this user's: nothing to do either way.
-        with contextlib.suppress(DomainError):
+        with contextlib.suppress(NotFound):
             services.connection_disconnect(user=request.user, connection_id=connection_id)
         return redirect("oauth_provider:connected-apps")
 
