@@ -148,6 +148,18 @@ def test_no_credentials_is_401_with_the_basic_challenge(site):
     assert response["WWW-Authenticate"] == 'Basic realm="Real Geeks"'
 
 
+def test_options_is_answered_after_the_same_checks_as_the_other_methods(user, site, application):
+    other = SiteFactory.create(owner=user)
+    headers = {"Authorization": bearer(site, application)}
+
+    def options(site_uuid):
+        request = RequestFactory().options("/", headers=headers)
+        return TokenView.as_view()(request, site_uuid=str(site_uuid))
+
+    assert options(site.uuid).status_code == 200
+    assert_site_not_found(options(other.uuid))
+
+
 # --- the site left for the view -----------------------------------------------------------
 
 
