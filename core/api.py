@@ -1,141 +1,126 @@
-"""Plumbing shared by the JSON APIs: body parsing and the one error format.
+"""Plumbing shared by the JSON APIs: their base view, and the one error format.
 
 Every error is a JSON object with an `error` message (the partner contract, and the
-`leadrouter` client reads `response.json()["error"]`). `DomainError` carries the
-status and message; DRF's own exceptions are mapped to the same shape here.
+`leadrouter` client reads `response.json()["error"]`). Domain errors say what went
+wrong; the status each kind is answered with is chosen here. DRF's own exceptions are
+mapped to the same shape.
 """
 
-import json
-import logging
-import math
-from typing import Any, NoReturn
+from typing import Any, TypeVar
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
-from rest_framework import exceptions
+from django.http import HttpRequest
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .errors import DomainError, InvalidJson
+from .errors import (
+    Conflict,
+    DomainError,
+    InvalidFields,
+    InvalidInput,
+    InvalidJson,
+    NotFound,
+    ServerFault,
+    TooLarge,
+    Unprocessable,
+)
+from .negotiation import JsonOnlyNegotiation
 
-logger = logging.getLogger(__name__)
-
-
-def _raw_body(request: Request, max_bytes: int | None) -> bytes:
-    """The body, refused with 413 past `max_bytes` (default: Django's upload limit)."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE if max_bytes is None else max_bytes
-    suffix = "" if max_bytes is None else f" (limit {max_bytes} bytes)"
-    too_large = DomainError(f"Request body too large{suffix}", status=413)
-    meta = request.META
-    # Refuse by the declared length before reading the body into memory.
-    declared = meta.get("CONTENT_LENGTH") or "0"
-    if limit is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        raise too_large from None
-    if not raw and not meta.get("CONTENT_LENGTH") and meta.get("wsgi.input_terminated"):
-        # A chunked body (no Content-Length): Django reads none of it, but a server that
-        # sets wsgi.input_terminated (gunicorn does) guarantees the stream ends.
-        raw = meta["wsgi.input"].read(-1 if limit is None else limit + 1)
-    if limit is not None and len(raw) > limit:
-        raise too_large
-    return raw
+STATUSES: dict[type[DomainError], int] = {
+    DomainError: 400,  # a refusal of no more precise kind
+    InvalidInput: 400,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    Unprocessable: 422,
+    ServerFault: 500,
+}
 
 
-# RFC 8259 §9 lets a parser limit nesting; deeper bodies are refused before any use.
-JSON_MAX_DEPTH = 32
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error: its nearest kind's."""
+    return next(STATUSES[kind] for kind in type(error).__mro__ if kind in STATUSES)
 
 
-def json_body(request: Request, *, max_bytes: int | None = None) -> Any:
-    """The request body as strict JSON (RFC 8259), whatever Content-Type was sent with it.
+class BodyRequest(Request):
+    """DRF calls no parser for a body without Content-Length (`request.data` is then {}):
+    an empty body, or a chunked one. Here every body goes to the parser
+    (core.parsers.StrictJsonParser, which reads it from the request): a chunked one is
+    read, an empty one refused as the invalid JSON it is."""
 
-    Python's json module also takes NaN, Infinity, numbers that overflow to infinity,
-    repeated names and other encodings than UTF-8; each reached a database or a client as
-    a 500 or a wrong value, so each is a 400 here.
-    """
-    raw = _raw_body(request, max_bytes)
-    try:
-        # RFC 8259 §8.1: UTF-8 only, and a parser may ignore a byte order mark. §11: a
-        # charset parameter has no effect.
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidJson("not UTF-8") from None
-    try:
-        body = json.loads(
-            text,
-            parse_constant=_refuse_non_finite,
-            parse_float=_finite_float,
-            object_pairs_hook=_object_with_unique_names,
+    @property
+    def stream(self) -> HttpRequest:
+        return self._request
+
+
+class JsonAPIView(APIView):
+    """A JSON API's view: JSON answers whatever `Accept` says, and `request.data` is the
+    body as strict JSON, whatever its Content-Type (core.parsers)."""
+
+    content_negotiation_class = JsonOnlyNegotiation
+    # Whether an error's message gives its reason ("Invalid JSON body: not UTF-8",
+    # "Invalid fields: source: This field is required."), or stops before it.
+    error_reasons = True
+
+    @property
+    def max_body_bytes(self) -> int | None:
+        """The largest body taken, in bytes (core.parsers); None: Django's
+        DATA_UPLOAD_MAX_MEMORY_SIZE."""
+        return None
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        return BodyRequest(
+            request,
+            parsers=self.get_parsers(),
+            authenticators=self.get_authenticators(),
+            negotiator=self.get_content_negotiator(),
+            parser_context=self.get_parser_context(request),
         )
-    except RecursionError:  # deeper than Python's stack allows: far past the limit
-        raise _too_deep() from None
-    except ValueError as exc:
-        raise InvalidJson() from exc
-    if _deeper_than(body, JSON_MAX_DEPTH):
-        raise _too_deep()
-    return body
 
 
-def _refuse_non_finite(constant: str) -> NoReturn:
-    # RFC 8259 §6: "Numeric values that cannot be represented in the grammar below (such
-    # as Infinity and NaN) are not permitted."
-    raise InvalidJson("NaN, Infinity and numbers beyond 1.8e308 are not JSON numbers")
-
-
-def _finite_float(literal: str) -> float:
-    # RFC 8259 §9: a parser may limit the range of numbers; past a double's, Python
-    # would make it infinity, which neither PostgreSQL's jsonb nor a JSON encoder takes.
-    number = float(literal)
-    if not math.isfinite(number):
-        _refuse_non_finite(literal)
-    return number
-
-
-def _object_with_unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # RFC 8259 §4: with repeated names "the behavior of software that receives such an
-    # object is unpredictable"; RFC 7493 §2.3 forbids them.
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise InvalidJson("a name appears twice in one object")
-    return obj
-
-
-def _deeper_than(value: Any, limit: int) -> bool:
-    """Whether arrays and objects nest more than `limit` levels (iterative: no recursion)."""
-    pending = [(value, 1)]
-    while pending:
-        node, depth = pending.pop()
-        children = list(node.values()) if isinstance(node, dict) else node
-        if not isinstance(children, list):
-            continue
-        if depth > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children)
-    return False
-
-
-def _too_deep() -> InvalidJson:
-    return InvalidJson(f"nested deeper than {JSON_MAX_DEPTH} levels")
-
-
-def json_object_body(request: Request) -> dict[str, Any]:
-    """A body that must be a JSON object, refused with the PieSync contract's exact 400
-    body, `{"error": "Invalid JSON body"}`, whatever is wrong with it."""
-    try:
-        body = json_body(request)
-    except InvalidJson:
-        raise InvalidJson() from None
+def json_object(request: Request) -> dict[str, Any]:
+    """The body, which must be a JSON object."""
+    body: object = request.data
     if not isinstance(body, dict):
-        raise InvalidJson()
+        raise InvalidJson("expected a JSON object")
     return body
+
+
+SerializerT = TypeVar("SerializerT", bound=serializers.BaseSerializer[Any])
+
+
+def validated(serializer: SerializerT) -> SerializerT:
+    """The serializer, validated; otherwise InvalidFields naming every problem."""
+    if not serializer.is_valid():
+        raise InvalidFields(flatten_errors(serializer.errors))
+    return serializer
+
+
+def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """DRF's nested errors as {"activities[0].type": ["This field is required."]}."""
+    if isinstance(errors, list) and all(isinstance(item, str) for item in errors):
+        return {prefix or "body": [str(item) for item in errors]}
+    flat: dict[str, list[str]] = {}
+    items = errors.items() if isinstance(errors, dict) else enumerate(errors)
+    for key, value in items:
+        if isinstance(key, int):
+            name = f"{prefix}[{key}]"
+        elif key == "non_field_errors":
+            name = prefix or "body"
+        else:
+            name = f"{prefix}.{key}" if prefix else key
+        if value:
+            flat.update(flatten_errors(value, name))
+    return flat
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(exc.as_body(), status=exc.status)
+        view = context.get("view")
+        reason = view.error_reasons if isinstance(view, JsonAPIView) else True
+        return Response(exc.as_body(reason=reason), status=status_of(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # unexpected: JsonErrorsMiddleware logs it and answers 500

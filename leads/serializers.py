@@ -1,11 +1,11 @@
 """Validation of Incoming Leads API bodies (reference §2.1 and §3)."""
 
 import uuid
-from typing import Any, TypeVar
+from typing import Any
 
 from rest_framework import serializers
 
-from core.errors import DomainError
+from core.text import holds_unstorable_text
 
 from .models import Role
 from .services import ActivityData
@@ -30,18 +30,6 @@ class LeadIdField(serializers.Field[uuid.UUID, Any, str, Any]):
         return value.hex
 
 
-def has_unstorable_text(value: Any) -> bool:
-    """Whether a JSON value holds text PostgreSQL cannot store: U+0000, or a lone
-    surrogate (UTF-8 cannot encode it). DRF's CharField refuses both; DictField does not."""
-    if isinstance(value, str):
-        return any(ch == "\x00" or "\ud800" <= ch <= "\udfff" for ch in value)
-    if isinstance(value, dict):
-        return any(has_unstorable_text(key) or has_unstorable_text(v) for key, v in value.items())
-    if isinstance(value, list):
-        return any(has_unstorable_text(item) for item in value)
-    return False
-
-
 def email_field(**kwargs: Any) -> serializers.EmailField:
     # The column holds 254 characters (RFC 5321); the validator alone allows up to 320.
     return serializers.EmailField(max_length=254, required=False, allow_blank=True, **kwargs)
@@ -63,7 +51,8 @@ class ActivitySerializer(serializers.Serializer[Any]):
     created = serializers.DateTimeField(required=False)
 
     def validate_property(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if has_unstorable_text(value):
+        # DRF's CharField refuses NUL and lone surrogates; DictField does not.
+        if holds_unstorable_text(value):
             raise serializers.ValidationError("Null or surrogate characters are not allowed.")
         return value
 
@@ -113,33 +102,3 @@ class PotentialSellerLeadSerializer(LeadSerializer):
     role = serializers.ChoiceField(
         choices=[*INBOUND_ROLES, Role.POTENTIAL_SELLER], required=False, allow_blank=True
     )
-
-
-SerializerT = TypeVar("SerializerT", bound=serializers.BaseSerializer[Any])
-
-
-def validated(serializer: SerializerT) -> SerializerT:
-    """The serializer, validated; otherwise a 422 whose `error` names every problem."""
-    if not serializer.is_valid():
-        fields = flatten_errors(serializer.errors)
-        summary = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in fields.items())
-        raise DomainError(f"Invalid fields: {summary}", status=422, fields=fields)
-    return serializer
-
-
-def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as {"activities[0].type": ["This field is required."]}."""
-    if isinstance(errors, list) and all(isinstance(item, str) for item in errors):
-        return {prefix or "body": [str(item) for item in errors]}
-    flat: dict[str, list[str]] = {}
-    items = errors.items() if isinstance(errors, dict) else enumerate(errors)
-    for key, value in items:
-        if isinstance(key, int):
-            name = f"{prefix}[{key}]"
-        elif key == "non_field_errors":
-            name = prefix or "body"
-        else:
-            name = f"{prefix}.{key}" if prefix else key
-        if value:
-            flat.update(flatten_errors(value, name))
-    return flat

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from core.errors import DomainError
+from core.errors import Conflict, InvalidFields, NotFound
 from sites.models import Site
 from subscriptions.models import Subscription
 
@@ -49,7 +49,7 @@ def lead_create(
         lead.save(force_insert=True)
     except IntegrityError as exc:
         # Nothing more runs in this transaction (or savepoint, when nested): it rolls back.
-        raise DomainError(f"A lead with the id {lead.id.hex} already exists", status=409) from exc
+        raise Conflict(f"A lead with the id {lead.id.hex} already exists") from exc
     created = _activities_create(lead=lead, activities=activities or [])
     _event_record(lead=lead, action=Action.CREATED, activities=created)
     return lead
@@ -94,7 +94,7 @@ def _locked_lead(*, site: Site, lead_id: uuid.UUID) -> Lead:
     try:
         lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead_id, site=site)
     except Lead.DoesNotExist:
-        raise DomainError("Lead not found", status=404) from None
+        raise NotFound("Lead not found") from None
     lead.site = site
     return lead
 
@@ -119,12 +119,10 @@ def activities_cap_message(*, adding: int, lead: Lead | None) -> str | None:
 
 
 def _check_activities_addable(*, adding: int, lead: Lead | None) -> None:
-    """A 422 naming `activities`, before anything is written."""
+    """InvalidFields naming `activities`, before anything is written."""
     message = activities_cap_message(adding=adding, lead=lead)
     if message is not None:
-        raise DomainError(
-            f"Invalid fields: activities: {message}", status=422, fields={"activities": [message]}
-        )
+        raise InvalidFields({"activities": [message]})
 
 
 def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> list[Activity]:

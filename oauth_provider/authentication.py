@@ -1,16 +1,14 @@
 """Bearer-token authentication for the partner APIs (RFC 6750).
 
 A token authenticates as its user, and `request.auth` is the AccessToken with its
-site loaded: views compare the path's site against `request.auth.site`, so a token
-reaches only its own site.
+site loaded; `oauth_provider.permissions.PartnerCanReachSite` lets it reach only that
+site.
 """
 
 from django.http import HttpRequest
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.views import APIView
 
 from ratelimits.limits import PerClientThrottle
 
@@ -55,33 +53,14 @@ class InsufficientScope(exceptions.PermissionDenied):
         self.auth_header = f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"'
 
 
-def bearer_token(request: Request) -> AccessToken:
-    """The access token the request authenticated with; 401 without one."""
-    if not isinstance(request.auth, AccessToken):
-        raise exceptions.NotAuthenticated("Missing access token")
-    return request.auth
-
-
 def bearer_application(request: Request) -> Application:
     """The application the request's access token was issued to.
 
     Every token we issue has one; DOT's column is nullable for grants we do not serve.
     """
-    application = bearer_token(request).application
-    if application is None:
+    if not isinstance(request.auth, AccessToken) or request.auth.application is None:
         raise InvalidToken("Invalid or expired access token")
-    return application
-
-
-class TokenHasScope(BasePermission):
-    """Requires the view's `required_scope`; a 403 names it (RFC 6750 §3.1 `insufficient_scope`)."""
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        token = bearer_token(request)
-        scope: str = view.required_scope  # type: ignore[attr-defined]
-        if scope not in token.scope.split():
-            raise InsufficientScope(scope)
-        return True
+    return request.auth.application
 
 
 class IncomingClientThrottle(PerClientThrottle):

@@ -4,6 +4,7 @@ import uuid
 from django.contrib.auth.models import User
 from django.db.models import F, QuerySet
 
+from core.text import is_storable_text
 from sites.models import Site
 
 from .models import AccessToken, Application, Connection, RefreshToken
@@ -44,8 +45,8 @@ def refresh_token_for_refresh(*, token: str) -> RefreshToken | None:
 
 
 def application_for_client_id(*, client_id: str) -> Application | None:
-    # PostgreSQL text cannot hold NUL; a client id with one can only be unknown.
-    if "\x00" in client_id:
+    # Text PostgreSQL cannot hold (core.text) can only be an unknown client id.
+    if not is_storable_text(client_id):
         return None
     try:
         application: Application = Application.objects.get(client_id=client_id)

@@ -4,7 +4,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import DomainError
+from core.errors import NotFound
 from sites.models import Site
 
 from .models import AccessToken, Application, Connection, Grant, RefreshToken
@@ -42,11 +42,11 @@ def connection_disconnect(*, user: User, connection_id: int) -> None:
         .first()
     )
     if connection is None:
-        raise DomainError("Connection not found", status=404)
+        raise NotFound("Connection not found")
     tokens = {"application": connection.application, "site": connection.site}
     Grant.objects.filter(**tokens, consumed__isnull=True).delete()
     if Connection.objects.select_for_update().filter(pk=connection.pk).first() is None:
-        raise DomainError("Connection not found", status=404)  # a concurrent disconnect
+        raise NotFound("Connection not found")  # a concurrent disconnect
     live = RefreshToken.objects.filter(**tokens, revoked__isnull=True)
     # Waits for the refreshes in flight to commit; the update, a later statement, then
     # sees the refresh tokens they issued too.

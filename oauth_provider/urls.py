@@ -5,29 +5,29 @@ from oauth2_provider import views as dot_views
 from core.lockout import LoginForm
 from ratelimits.limits import limit_failed_client_authentication
 
-from . import views
 from .headers import no_framing
+from .views import account, authorize, tokens
 
 # In django-oauth-toolkit's namespace, so that its metadata view advertises them.
 oauth2_provider_urlpatterns = [
     path(
         "piesync/oauth/authorize/",
-        no_framing(views.SiteAuthorizationView.as_view()),
+        no_framing(authorize.SiteAuthorizationView.as_view()),
         name="authorize",
     ),
     path(
         "piesync/oauth/token/",
-        limit_failed_client_authentication(views.TokenView.as_view()),
+        limit_failed_client_authentication(tokens.TokenView.as_view()),
         name="token",
     ),
     path(
         "piesync/oauth/revoke_token/",
-        limit_failed_client_authentication(views.RevokeTokenView.as_view()),
+        limit_failed_client_authentication(tokens.RevokeTokenView.as_view()),
         name="revoke-token",
     ),
     path(
         "piesync/oauth/introspect/",
-        limit_failed_client_authentication(views.IntrospectView.as_view()),
+        limit_failed_client_authentication(tokens.IntrospectView.as_view()),
         name="introspect",
     ),
     path(
@@ -38,10 +38,10 @@ oauth2_provider_urlpatterns = [
 ]
 
 account_urlpatterns = [
-    path("connected-apps/", no_framing(views.ConnectedAppsView.as_view()), name="connected-apps"),
+    path("connected-apps/", no_framing(account.ConnectedAppsView.as_view()), name="connected-apps"),
     path(
         "connected-apps/<int:connection_id>/disconnect/",
-        views.DisconnectView.as_view(),
+        account.DisconnectView.as_view(),
         name="disconnect",
     ),
 ]

@@ -17,6 +17,8 @@ from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
+from core.text import is_storable_text
+
 from . import selectors, services
 from .models import AccessToken, Application, Grant, RefreshToken
 
@@ -30,9 +32,9 @@ class SiteOAuth2Validator(OAuth2Validator):
         return Application.objects.filter(client_id=client_id, client_type="public").exists()
 
     def _load_application(self, client_id: str, request: Request) -> Application | None:
-        # PostgreSQL text cannot hold a NUL byte: psycopg 3 raises DataError, not the
-        # ValueError DOT catches, so the query would be a 500. No client id has one.
-        if client_id and "\x00" in client_id:
+        # Text PostgreSQL cannot hold (core.text): for a NUL psycopg 3 raises DataError,
+        # not the ValueError DOT catches, so the query would be a 500. No client id has one.
+        if client_id and not is_storable_text(client_id):
             return None
         return super()._load_application(client_id, request)
 
@@ -62,7 +64,7 @@ class SiteOAuth2Validator(OAuth2Validator):
         *args: Any,
         **kwargs: Any,
     ) -> bool:
-        if "\x00" in code:  # see _load_application
+        if not is_storable_text(code):  # see _load_application
             raise errors.InvalidGrantError(description=UNKNOWN_CODE, request=request)
         # Locked, so that two concurrent exchanges of one code cannot both succeed;
         # the token view runs in a transaction. Only the grant row: not its user or site.

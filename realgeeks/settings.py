@@ -197,8 +197,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    # Views read the raw body themselves (core.api.json_body): any Content-Type.
-    "DEFAULT_PARSER_CLASSES": [],
+    # request.data: strict JSON, whatever the Content-Type (core.negotiation picks it).
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJsonParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # OPTIONS: 200 with `Allow`, no content.
     "DEFAULT_METADATA_CLASS": "core.metadata.AllowHeaderOnlyMetadata",

@@ -4,8 +4,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import DEACTIVATED_BY_STAFF, Subscription
-from .services import MAX_SECRET_LENGTH
+from .models import DEACTIVATED_BY_STAFF, MAX_SECRET_LENGTH, Subscription
 from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
 
 

@@ -18,7 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from core.errors import DomainError
+from core.errors import ServerFault
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ UNREADABLE_DELIVERY_ERROR = (
 )
 
 
-class SecretUnreadable(DomainError):
+class SecretUnreadable(ServerFault):
     """No configured key decrypts a stored secret: its key was removed from
     `SUBSCRIPTION_SECRET_KEYS` before the rows were re-encrypted.
 
@@ -38,8 +38,7 @@ class SecretUnreadable(DomainError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Subscription secret unavailable; PUT the subscription again to replace it",
-            status=500,
+            "Subscription secret unavailable; PUT the subscription again to replace it"
         )
 
 

@@ -9,6 +9,9 @@ from .crypto import decrypt_secret, encrypt_secret
 DEACTIVATED_BY_410 = "The webhook URL answered 410 Gone"
 DEACTIVATED_BY_STAFF = "Deactivated by Real Geeks staff"
 
+# The longest signing secret a partner may set (the column holds its encryption).
+MAX_SECRET_LENGTH = 255
+
 
 class Subscription(models.Model):
     """Where a partner application wants a site's lead events delivered, and the signing secret."""

@@ -1,23 +1,88 @@
-"""Shapes of the Subscription API, for the OpenAPI schema and responses."""
+"""Shapes of the Subscription API: what a PUT must be, what is answered, and the
+OpenAPI schema."""
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.core.validators import MaxLengthValidator, ProhibitNullCharactersValidator
 from rest_framework import serializers
+from rest_framework.fields import empty
 
-from .models import DEACTIVATED_BY_410, DEACTIVATED_BY_STAFF, Subscription
+from core.text import is_storable_text
+
+from .models import DEACTIVATED_BY_410, DEACTIVATED_BY_STAFF, MAX_SECRET_LENGTH, Subscription
+from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
+
+Rule = Callable[[Any], None]
 
 
+class ContractString(serializers.CharField):
+    """A string as the contract checks one: a JSON string (no number is taken for its
+    digits), not blank (whitespace only is blank), kept exactly as sent, within its
+    `max_length`, then its `rules`; the first problem found is its one message.
+
+    DRF's own checks for NUL and surrogates are left out: the rules say it in the
+    contract's words.
+    """
+
+    default_error_messages = {
+        "null": "This field is required.",
+        "invalid": "Must be a string.",
+        "blank": "This field cannot be blank.",
+    }
+
+    def __init__(self, *, rules: Sequence[Rule], **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+        lengths = [v for v in self.validators if isinstance(v, MaxLengthValidator)]
+        self.checks: list[Rule] = [*lengths, *rules]
+        self.validators = list(self.checks)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if isinstance(data, str) and not data.strip():
+            self.fail("blank")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return data
+
+    def run_validators(self, value: Any) -> None:
+        for check in self.checks:
+            check(value)
+
+
+class ContractURL(ContractString, serializers.URLField):
+    """A URL (so documented), checked by its rules alone: not Django's URL validator."""
+
+
+def webhook_url(value: str) -> None:
+    try:
+        check_webhook_url(value)
+    except UnsafeURL as exc:
+        raise serializers.ValidationError(str(exc)) from exc
+
+
+def unicode_text(value: str) -> None:
+    if not is_storable_text(value):  # NUL refused before: a lone surrogate
+        raise serializers.ValidationError("Enter valid Unicode text.")
+
+
+# A PUT's body; unknown fields are ignored. (A docstring would be its schema description.)
 class SubscriptionSerializer(serializers.Serializer[Subscription]):
-    url = serializers.URLField(
-        max_length=2048,
+    url = ContractURL(
+        max_length=MAX_URL_LENGTH,
+        rules=[webhook_url],
         help_text=(
             "The endpoint that receives `created` and `updated` requests: an absolute http or "
             "https URL without a fragment or credentials, whose host (a DNS name, international "
             "names included, or an IP address) is a public internet address."
         ),
     )
-    secret = serializers.CharField(
-        max_length=255, help_text="Signs every request (HMAC-SHA256 of the body)."
+    secret = ContractString(
+        max_length=MAX_SECRET_LENGTH,
+        rules=[ProhibitNullCharactersValidator(), unicode_text],
+        help_text="Signs every request (HMAC-SHA256 of the body).",
     )
 
 

@@ -1,50 +1,14 @@
 import dataclasses
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from core.errors import DomainError
 from oauth_provider.models import Application
 from sites.models import Site
 
 from .crypto import SecretUnreadable, encrypt_secret, reencrypted_secret
 from .models import Subscription
 from .signals import subscription_deleting
-from .url_policy import UnsafeURL, check_webhook_url, has_lone_surrogate
-
-MAX_SECRET_LENGTH = 255
-
-
-def validate_subscription_fields(data: dict[str, Any]) -> tuple[str, str]:
-    """The (url, secret) of a PUT body, or a 422 naming each invalid field."""
-    errors: dict[str, list[str]] = {}
-    values: dict[str, str] = {}
-    for field in ("url", "secret"):
-        value = data.get(field)
-        if value is None:
-            errors[field] = ["This field is required."]
-        elif not isinstance(value, str):
-            errors[field] = ["Must be a string."]
-        elif not value.strip():
-            errors[field] = ["This field cannot be blank."]
-        else:
-            values[field] = value
-    if "url" in values:
-        try:
-            check_webhook_url(values["url"])
-        except UnsafeURL as exc:
-            errors["url"] = [str(exc)]
-    secret = values.get("secret")
-    if secret is not None and len(secret) > MAX_SECRET_LENGTH:
-        errors["secret"] = [f"Ensure this field has no more than {MAX_SECRET_LENGTH} characters."]
-    elif secret is not None and "\x00" in secret:
-        errors["secret"] = ["Null characters are not allowed."]  # PostgreSQL cannot store NUL
-    elif secret is not None and has_lone_surrogate(secret):
-        errors["secret"] = ["Enter valid Unicode text."]  # not encodable as UTF-8
-    if errors:
-        raise DomainError("Invalid fields", status=422, fields=errors)
-    return values["url"], values["secret"]
 
 
 @transaction.atomic

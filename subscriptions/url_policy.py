@@ -20,6 +20,8 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import idna
 from django.conf import settings
 
+from core.text import is_storable_text
+
 MAX_URL_LENGTH = 2048
 MAX_HOST_LENGTH = 253  # RFC 1035 §2.3.4: 255 octets on the wire, with length octets
 MAX_LABEL_LENGTH = 63  # RFC 1035 §2.3.4
@@ -126,14 +128,10 @@ def parse_host(text: str) -> tuple[str, IPAddress | None]:
     return host, None
 
 
-def has_lone_surrogate(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
-
-
 def is_printable_unicode(text: str) -> bool:
-    """No C0/C1 control character and no lone surrogate (which JSON's \\uXXXX can carry)."""
-    return not any(
-        ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F or "\ud800" <= ch <= "\udfff" for ch in text
+    """Text PostgreSQL can store, without a C0 or C1 control character."""
+    return is_storable_text(text) and not any(
+        ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text
     )
 
 

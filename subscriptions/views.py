@@ -1,21 +1,12 @@
-import uuid
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from core.api import json_object_body
-from core.errors import DomainError
-from core.negotiation import JsonOnlyNegotiation
-from oauth_provider.authentication import (
-    BearerTokenAuthentication,
-    TokenHasScope,
-    bearer_application,
-    bearer_token,
-)
-from sites.models import Site
+from core.api import JsonAPIView, json_object, validated
+from core.errors import NotFound
+from oauth_provider.authentication import BearerTokenAuthentication, bearer_application
+from oauth_provider.permissions import PartnerCanReachSite, partner_site
 
 from . import selectors, services
 from .crypto import SecretUnreadable
@@ -54,25 +45,14 @@ SITE_NOT_FOUND = error("No such site, or not the site this token is bound to.", 
 SERVER_ERROR = error("Unknown server error.", "Internal server error")
 
 
-def token_site(request: Request, site_uuid: str) -> Site:
-    """The site in the path, which must be the one the token is bound to."""
-    token = bearer_token(request)
-    try:
-        requested = uuid.UUID(site_uuid)
-    except ValueError:
-        raise DomainError("Site not found", status=404) from None
-    if requested != token.site.uuid:
-        raise DomainError("Site not found", status=404)
-    return token.site
-
-
-class SubscriptionView(APIView):
+class SubscriptionView(JsonAPIView):
     """A site's subscription: where Real Geeks sends PieSync its `created` and `updated` leads."""
 
     authentication_classes = [BearerTokenAuthentication]
-    permission_classes = [TokenHasScope]
+    permission_classes = [PartnerCanReachSite]
     required_scope = "leadrouter:connect"
-    content_negotiation_class = JsonOnlyNegotiation
+    # The contract's words exactly: {"error": "Invalid JSON body"}, "Invalid fields".
+    error_reasons = False
 
     @extend_schema(
         operation_id="subscription_get",
@@ -108,12 +88,11 @@ class SubscriptionView(APIView):
         },
     )
     def get(self, request: Request, site_uuid: str) -> Response:
-        site = token_site(request, site_uuid)
         subscription = selectors.subscription_for(
-            site=site, application=bearer_application(request)
+            site=partner_site(request), application=bearer_application(request)
         )
         if subscription is None:
-            raise DomainError("Subscription not found", status=404)
+            raise NotFound("Subscription not found")
         # Decrypts the secret: SecretUnreadable (a JSON 500) when no key opens it.
         return Response(SubscriptionStateSerializer(subscription).data)
 
@@ -121,9 +100,7 @@ class SubscriptionView(APIView):
         operation_id="subscription_put",
         summary="Create or replace the site's subscription",
         parameters=[SITE_UUID],
-        # Explicit media type: the view reads the raw body itself (no DRF parsers), so
-        # drf-spectacular would otherwise document no request body at all.
-        request={"application/json": SubscriptionSerializer},
+        request=SubscriptionSerializer,
         responses={
             200: SubscriptionStateSerializer,
             400: error("The body is not a JSON object.", "Invalid JSON body"),
@@ -148,10 +125,12 @@ class SubscriptionView(APIView):
         },
     )
     def put(self, request: Request, site_uuid: str) -> Response:
-        site = token_site(request, site_uuid)
-        url, secret = services.validate_subscription_fields(json_object_body(request))
+        fields = validated(SubscriptionSerializer(data=json_object(request))).validated_data
         subscription = services.subscription_put(
-            site=site, application=bearer_application(request), url=url, secret=secret
+            site=partner_site(request),
+            application=bearer_application(request),
+            url=fields["url"],
+            secret=fields["secret"],
         )
         return Response(SubscriptionStateSerializer(subscription).data)
 
@@ -168,6 +147,7 @@ class SubscriptionView(APIView):
         },
     )
     def delete(self, request: Request, site_uuid: str) -> Response:
-        site = token_site(request, site_uuid)
-        services.subscription_delete(site=site, application=bearer_application(request))
+        services.subscription_delete(
+            site=partner_site(request), application=bearer_application(request)
+        )
         return Response(status=204)

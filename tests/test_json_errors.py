@@ -58,7 +58,7 @@ def test_unexpected_exception_in_a_non_drf_view_is_500_json_and_logged(monkeypat
     def explode(self, request, *args, **kwargs):
         raise RuntimeError("token store unavailable")
 
-    monkeypatch.setattr("oauth_provider.views.TokenView.post", explode)
+    monkeypatch.setattr("oauth_provider.views.tokens.TokenView.post", explode)
 
     with caplog.at_level(logging.ERROR, logger="core.errors"):
         response = Client().post("/piesync/oauth/token/", {"grant_type": "authorization_code"})
@@ -84,7 +84,7 @@ def test_django_http_exceptions_keep_their_status_as_json(
     def refuse(self, request, *args, **kwargs):
         raise exception
 
-    monkeypatch.setattr("oauth_provider.views.TokenView.post", refuse)
+    monkeypatch.setattr("oauth_provider.views.tokens.TokenView.post", refuse)
 
     with caplog.at_level(logging.ERROR, logger="core.errors"):
         response = Client().post("/piesync/oauth/token/", {"grant_type": "authorization_code"})

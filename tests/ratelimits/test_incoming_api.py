@@ -7,7 +7,7 @@ from django.test import Client
 
 from leads.models import Lead
 from oauth_provider.models import Connection
-from tests.factories import ApplicationFactory, issue_access_token
+from tests.factories import ApplicationFactory, SiteFactory, issue_access_token
 from tests.oauth_provider.flow import basic_auth
 from tests.ratelimits.helpers import assert_too_many_requests, per_hour
 
@@ -74,6 +74,17 @@ def test_requests_without_valid_credentials_are_401_not_counted(limited, site, c
         assert create_lead(site, basic_auth(connected.client_id, "wrong")).status_code == 401
 
     assert create_lead(site, basic_auth(connected.client_id)).status_code == 201
+
+
+def test_the_allowance_is_checked_before_the_site(limited, user, site, connected):
+    """Requests for a site the client does not reach count too, and past the limit they
+    are 429 like the others: a client over its allowance learns nothing of sites."""
+    unconnected = SiteFactory.create(owner=user)
+    basic = basic_auth(connected.client_id)
+    assert [create_lead(unconnected, basic).status_code for _ in range(3)] == [404] * 3
+
+    assert_too_many_requests(create_lead(unconnected, basic), at_most=3600)
+    assert create_lead(site, basic).status_code == 429
 
 
 def test_every_incoming_endpoint_is_limited(limited, site, connected):

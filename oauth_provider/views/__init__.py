@@ -1,0 +1,1 @@
+"""The OAuth provider's views, by concern: authorize, tokens, account."""
