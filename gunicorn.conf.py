@@ -4,12 +4,11 @@ import os
 from typing import Any
 
 bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
-# Sized for 2-core machines by `python -m bench --tune` (bench/tuning.md): 2 processes
-# of 4 threads gave the best lead-create rate, a /healthz rate level with the best, and
-# the least CPU per request. One process is held to one core by the GIL; each process
-# beyond two costs CPU in switching (lead create: 8.4 ms of CPU a request at 2 x 4, 9.5
-# at 3 x 4, 13 at 4 x 4); 4 threads cover a request's database round trips, and 8
-# only contend for the GIL (11 ms at 2 x 8).
+# Sized for 2-core machines by `python -m bench --tune` (its figures: bench/tuning.md):
+# 2 processes of 4 threads gave the best lead-create rate, a /healthz rate level with
+# the best, and the least CPU per request. One process is held to one core by the GIL;
+# each process beyond two costs CPU in switching; 4 threads cover a request's database
+# round trips, and 8 only contend for the GIL.
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_WORKERS", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))

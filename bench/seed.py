@@ -49,13 +49,13 @@ STATEMENTS = [
         SELECT '!', false, 'seed-' || i, '', '', 'seed-' || i || '@example.com', false, true,
             now()
         FROM generate_series(%(first)s, %(last)s) AS i""",
-    """INSERT INTO sites_site (uuid, domain, name, created, updated, owner_id)
+    """INSERT INTO customer_sites_site (uuid, domain, name, created, updated, owner_id)
         SELECT gen_random_uuid(), 'site-' || i || %(domain)s, 'Seed site ' || i, now(), now(),
             u.id
         FROM generate_series(%(first)s, %(last)s) AS i
         JOIN auth_user AS u ON u.username = 'seed-' || i""",
     """CREATE TEMPORARY TABLE new_site ON COMMIT DROP AS
-        SELECT id, owner_id FROM sites_site WHERE id > %(after_site)s""",
+        SELECT id, owner_id FROM customer_sites_site WHERE id > %(after_site)s""",
     """INSERT INTO oauth_provider_connection (created, updated, application_id,
             connected_by_id, site_id)
         SELECT now(), now(), %(application)s, owner_id, id FROM new_site""",
@@ -105,7 +105,7 @@ STATEMENTS = [
 ]
 TABLES = [
     "auth_user",
-    "sites_site",
+    "customer_sites_site",
     "oauth_provider_connection",
     "subscriptions_subscription",
     "oauth_provider_accesstoken",

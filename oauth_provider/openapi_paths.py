@@ -23,6 +23,77 @@ _OAUTH_ERROR = {
     "required": ["error"],
 }
 
+
+def _query(name: str, description: str, *, required: bool = False, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+AUTHORIZE_ENDPOINT = {
+    "/piesync/oauth/authorize/": {
+        "get": {
+            "operationId": "oauth_authorize",
+            "summary": "Ask a Real Geeks user to connect one of their sites (a browser page)",
+            "description": (
+                "Open in the user's browser, not from a server (RFC 6749 §4.1.1). Not logged "
+                "in: the Real Geeks login page first. Then the consent page: the user picks "
+                "one of their sites and presses Allow or Deny. Both redirect to "
+                "`redirect_uri` (RFC 6749 §4.1.2) with `state` and `iss` (RFC 9207): Allow "
+                "with `code` (for the token endpoint), Deny with `error=access_denied`; "
+                "other errors with `error` and `error_description`. An unknown `client_id` "
+                "or an unregistered `redirect_uri` never redirects (§4.1.2.1): an error "
+                "page says so."
+            ),
+            "tags": ["oauth"],
+            "security": [],
+            "parameters": [
+                _query("client_id", "The client id Real Geeks issued to PieSync.", required=True),
+                _query("response_type", "Always `code`.", required=True, enum=["code"]),
+                _query(
+                    "redirect_uri",
+                    "One of the client's registered redirect URIs, exactly.",
+                    required=True,
+                    format="uri",
+                ),
+                _query(
+                    "scope",
+                    "Space-separated; both scopes when omitted.",
+                    example="leadrouter:connect leadrouter:send",
+                ),
+                _query("state", "Echoed in the redirect; check it (RFC 6749 §10.12)."),
+                _query(
+                    "code_challenge",
+                    "PKCE (RFC 7636): required for public clients, honoured when sent.",
+                ),
+                _query("code_challenge_method", "PKCE method: only S256.", enum=["S256"]),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The login page or the consent page (HTML).",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                },
+                "302": {
+                    "description": (
+                        "To the login page when not logged in. Then to `redirect_uri` with "
+                        "`code`, `state` and `iss`; or with `error`, `error_description`, "
+                        "`state` and `iss`."
+                    ),
+                    "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+                },
+                "400": {
+                    "description": "Unknown `client_id` or unregistered `redirect_uri`: a page.",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                },
+            },
+        }
+    }
+}
+
 TOKEN_ENDPOINT = {
     "/piesync/oauth/token/": {
         "post": {
@@ -155,8 +226,9 @@ CLIENT_BASIC_SCHEME = {
 
 
 def add_oauth_endpoints(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    """Appends the token endpoint and the client's Basic scheme, as APPEND_PATHS and
-    APPEND_COMPONENTS would without settings importing this module."""
+    """Appends the authorize and token endpoints and the client's Basic scheme, as
+    APPEND_PATHS and APPEND_COMPONENTS would without settings importing this module."""
+    result["paths"].update(AUTHORIZE_ENDPOINT)
     result["paths"].update(TOKEN_ENDPOINT)
     components = result.setdefault("components", {})
     schemes = {**components.get("securitySchemes", {}), **CLIENT_BASIC_SCHEME["securitySchemes"]}

@@ -15,14 +15,27 @@ from django.utils import timezone
 from .models import RateLimitWindow
 from .rates import Rate
 
-_TABLE = RateLimitWindow._meta.db_table
+# Fixed statements whatever the number of keys (arrays, not generated placeholders), in
+# key order: concurrent statements then lock shared rows in the same order.
+_HIT = """
+    INSERT INTO ratelimits_ratelimitwindow (key, window_end, hits)
+    SELECT key, window_end, 1
+    FROM unnest(%s::text[], %s::timestamptz[]) WITH ORDINALITY AS w (key, window_end, n)
+    ORDER BY n
+    ON CONFLICT (key, window_end) DO UPDATE SET hits = ratelimits_ratelimitwindow.hits + 1
+    RETURNING key, hits
+"""
+_COUNTS = """
+    SELECT key, hits FROM ratelimits_ratelimitwindow
+    WHERE (key, window_end) IN (SELECT * FROM unnest(%s::text[], %s::timestamptz[]))
+"""
 
 
 def windows_hit(*, limits: Mapping[str, Rate], now: float | None = None) -> int | None:
     """Count one request under each key; the seconds to wait (for `Retry-After`) if that
     took any key over its limit, else None.
 
-    One `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` for all the keys: one round trip,
+    One `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` (`_HIT`) for all the keys: one round trip,
     atomic on its own. Deliberately no transaction around it: a transaction would cost a
     COMMIT round trip, and one that went on into the request's work would keep the counter
     row locked, and the client's other requests waiting, until it committed. Rows are
@@ -32,15 +45,8 @@ def windows_hit(*, limits: Mapping[str, Rate], now: float | None = None) -> int 
         return None
     at = time.time() if now is None else now
     rows = _windows(limits, at)
-    values = ", ".join(["(%s, %s, 1)"] * len(rows))
-    params = [param for key, end, _ in rows for param in (key, datetime.fromtimestamp(end, UTC))]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_TABLE} (key, window_end, hits) VALUES {values} "  # noqa: S608
-            f"ON CONFLICT (key, window_end) DO UPDATE SET hits = {_TABLE}.hits + 1 "
-            "RETURNING key, hits",
-            params,
-        )
+        cursor.execute(_HIT, _columns(rows))
         counts = dict(cursor.fetchall())
     waits = [math.ceil(end - at) for key, end, rate in rows if counts[key] > rate.limit]
     return max(waits) if waits else None
@@ -54,10 +60,8 @@ def windows_full(*, limits: Mapping[str, Rate], now: float | None = None) -> int
         return None
     at = time.time() if now is None else now
     rows = _windows(limits, at)
-    conditions = " OR ".join(["(key = %s AND window_end = %s)"] * len(rows))
-    params = [param for key, end, _ in rows for param in (key, datetime.fromtimestamp(end, UTC))]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT key, hits FROM {_TABLE} WHERE {conditions}", params)  # noqa: S608
+        cursor.execute(_COUNTS, _columns(rows))
         counts = dict(cursor.fetchall())
     waits = [math.ceil(end - at) for key, end, rate in rows if counts.get(key, 0) >= rate.limit]
     return max(waits) if waits else None
@@ -74,6 +78,11 @@ def _windows(limits: Mapping[str, Rate], at: float) -> list[tuple[str, int, Rate
         ),
         key=lambda row: row[0],
     )
+
+
+def _columns(rows: list[tuple[str, int, Rate]]) -> list[list[str] | list[datetime]]:
+    """The keys and the window ends, as the two arrays the statements unnest."""
+    return [[key for key, _, _ in rows], [datetime.fromtimestamp(end, UTC) for _, end, _ in rows]]
 
 
 @transaction.atomic

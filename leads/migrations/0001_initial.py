@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('sites', '0001_initial'),
+        ('customer_sites', '0001_initial'),
         ('subscriptions', '0001_initial'),
     ]
 
@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
                 ('agent_email', models.EmailField(blank=True, max_length=254)),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('updated', models.DateTimeField(auto_now=True)),
-                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leads', to='sites.site')),
+                ('site', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='leads', to='customer_sites.site')),
             ],
             options={
                 'ordering': ['-created'],

@@ -172,12 +172,10 @@ def test_no_password_is_stored_or_logged(limit, user, caplog):
         assert secret not in logged
 
 
-def test_admins_see_the_attempts(limit, user):
+def test_admins_see_the_attempts(limit, user, admin_client):
     lock_out(user.username)
-    admin = Client()
-    admin.force_login(UserFactory.create(is_staff=True, is_superuser=True))
 
-    response = admin.get("/admin/axes/accessattempt/")
+    response = admin_client.get("/admin/axes/accessattempt/")
 
     assert response.status_code == 200
     assert user.username in page_text(response)

@@ -4,14 +4,13 @@ import json
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from leads import services
 from leads.models import CONTACT_FIELDS, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from leads.tasks import deliver
-from tests.factories import SubscriptionFactory, UserFactory
+from tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -23,13 +22,6 @@ NO_ACTIVITIES = {
     "activities-MIN_NUM_FORMS": "0",
     "activities-MAX_NUM_FORMS": "1000",
 }
-
-
-@pytest.fixture
-def admin_client(db) -> Client:
-    client = Client()
-    client.force_login(UserFactory.create(is_staff=True, is_superuser=True))
-    return client
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The OAuth admin: applications, grants and tokens visible, secrets and tokens masked."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from oauth_provider.models import AccessToken, Application, Connection, Grant, RefreshToken
@@ -11,14 +10,6 @@ from tests.oauth_provider.flow import obtain_tokens
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 ADMIN = "/admin/oauth_provider"
-
-
-@pytest.fixture
-def superuser_client(db) -> Client:
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 @pytest.fixture
@@ -38,8 +29,8 @@ def assert_no_credentials(page: str, tokens: dict) -> None:
 @pytest.mark.parametrize(
     "model", ["application", "accesstoken", "refreshtoken", "grant", "connection"]
 )
-def test_changelist_renders_without_credentials(superuser_client, tokens, model):
-    response = superuser_client.get(f"{ADMIN}/{model}/")
+def test_changelist_renders_without_credentials(admin_client, tokens, model):
+    response = admin_client.get(f"{ADMIN}/{model}/")
 
     assert response.status_code == 200
     assert_no_credentials(response.content.decode(), tokens)
@@ -55,51 +46,51 @@ def test_changelist_renders_without_credentials(superuser_client, tokens, model)
         ("connection", lambda: Connection.objects.get()),
     ],
 )
-def test_change_page_renders_without_credentials(superuser_client, tokens, model, row):
-    response = superuser_client.get(f"{ADMIN}/{model}/{row().pk}/change/")
+def test_change_page_renders_without_credentials(admin_client, tokens, model, row):
+    response = admin_client.get(f"{ADMIN}/{model}/{row().pk}/change/")
 
     assert response.status_code == 200
     assert_no_credentials(response.content.decode(), tokens)
 
 
-def test_grant_changelist_shows_only_a_masked_code(superuser_client, tokens):
-    page = superuser_client.get(f"{ADMIN}/grant/").content.decode()
+def test_grant_changelist_shows_only_a_masked_code(admin_client, tokens):
+    page = admin_client.get(f"{ADMIN}/grant/").content.decode()
 
     assert f"…{tokens['code'][-4:]}" in page
 
 
-def test_changelists_show_the_site(superuser_client, site, tokens):
+def test_changelists_show_the_site(admin_client, site, tokens):
     for model in ("accesstoken", "refreshtoken", "grant", "connection"):
-        page = superuser_client.get(f"{ADMIN}/{model}/").content.decode()
+        page = admin_client.get(f"{ADMIN}/{model}/").content.decode()
         assert site.domain in page, model
 
 
-def test_tokens_are_searchable_by_site_domain(superuser_client, site, tokens):
-    response = superuser_client.get(f"{ADMIN}/accesstoken/", {"q": site.domain})
+def test_tokens_are_searchable_by_site_domain(admin_client, site, tokens):
+    response = admin_client.get(f"{ADMIN}/accesstoken/", {"q": site.domain})
 
     assert response.status_code == 200
     assert "1 access token" in response.content.decode()
 
 
-def test_tokens_are_not_searchable_by_their_value(superuser_client, tokens):
-    response = superuser_client.get(f"{ADMIN}/accesstoken/", {"q": tokens["access_token"]})
+def test_tokens_are_not_searchable_by_their_value(admin_client, tokens):
+    response = admin_client.get(f"{ADMIN}/accesstoken/", {"q": tokens["access_token"]})
 
     assert response.status_code == 200
     assert "0 access tokens" in response.content.decode()
 
 
-def test_application_is_searchable_by_client_id(superuser_client, application, tokens):
-    response = superuser_client.get(f"{ADMIN}/application/", {"q": application.client_id})
+def test_application_is_searchable_by_client_id(admin_client, application, tokens):
+    response = admin_client.get(f"{ADMIN}/application/", {"q": application.client_id})
 
     assert "1 application" in response.content.decode()
 
 
 def test_revoke_action_revokes_the_access_token_and_its_refresh_token(
-    superuser_client, application, tokens
+    admin_client, application, tokens
 ):
     token = AccessToken.objects.get()
 
-    response = superuser_client.post(
+    response = admin_client.post(
         f"{ADMIN}/accesstoken/",
         {"action": "revoke_tokens", "_selected_action": [token.pk]},
     )

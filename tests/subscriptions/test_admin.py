@@ -1,7 +1,6 @@
 """The Subscription admin: who is subscribed where, searchable, secrets never shown."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from subscriptions.models import Subscription
@@ -18,14 +17,6 @@ pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 CHANGELIST = "/admin/subscriptions/subscription/"
 ALOHA_SECRET = "aloha-signing-secret-0001"
 MAUI_SECRET = "maui-signing-secret-0002"
-
-
-@pytest.fixture
-def staff(db) -> Client:
-    admin = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
-    client = Client()
-    client.force_login(admin)
-    return client
 
 
 @pytest.fixture
@@ -53,8 +44,8 @@ def changelist(client: Client, **params: str) -> str:
     return response.content.decode()
 
 
-def test_changelist_shows_site_application_url_and_state(staff, subscriptions):
-    page = changelist(staff)
+def test_changelist_shows_site_application_url_and_state(admin_client, subscriptions):
+    page = changelist(admin_client)
 
     for text in (
         "www.aloha-homes.example.com",
@@ -68,82 +59,82 @@ def test_changelist_shows_site_application_url_and_state(staff, subscriptions):
     assert 'alt="True"' in page and 'alt="False"' in page
 
 
-def test_changelist_masks_secrets(staff, subscriptions):
-    page = changelist(staff)
+def test_changelist_masks_secrets(admin_client, subscriptions):
+    page = changelist(admin_client)
 
     assert ALOHA_SECRET not in page
     assert MAUI_SECRET not in page
     assert "•" * 8 in page
 
 
-def test_changelist_filters_by_state(staff, subscriptions):
-    page = changelist(staff, active__exact="0")
+def test_changelist_filters_by_state(admin_client, subscriptions):
+    page = changelist(admin_client, active__exact="0")
 
     assert "www.maui-realty.example.com" in page
     assert "www.aloha-homes.example.com" not in page
 
 
-def test_changelist_filters_by_application(staff, subscriptions):
+def test_changelist_filters_by_application(admin_client, subscriptions):
     aloha, _ = subscriptions
 
-    page = changelist(staff, application__id__exact=str(aloha.application_id))
+    page = changelist(admin_client, application__id__exact=str(aloha.application_id))
 
     assert "www.aloha-homes.example.com" in page
     assert "www.maui-realty.example.com" not in page
 
 
-def test_search_by_site_domain(staff, subscriptions):
-    page = changelist(staff, q="aloha-homes")
+def test_search_by_site_domain(admin_client, subscriptions):
+    page = changelist(admin_client, q="aloha-homes")
 
     assert "https://hooks.piesync.test/aloha" in page
     assert "https://hooks.zapier.test/maui" not in page
 
 
-def test_search_by_url(staff, subscriptions):
-    page = changelist(staff, q="hooks.zapier")
+def test_search_by_url(admin_client, subscriptions):
+    page = changelist(admin_client, q="hooks.zapier")
 
     assert "www.maui-realty.example.com" in page
     assert "www.aloha-homes.example.com" not in page
 
 
-def test_search_by_site_uuid(staff, subscriptions):
+def test_search_by_site_uuid(admin_client, subscriptions):
     aloha, _ = subscriptions
 
-    page = changelist(staff, q=str(aloha.site.uuid))
+    page = changelist(admin_client, q=str(aloha.site.uuid))
 
     assert "www.aloha-homes.example.com" in page
     assert "www.maui-realty.example.com" not in page
 
 
-def test_deactivate_action(staff, subscriptions):
+def test_deactivate_action(admin_client, subscriptions):
     aloha, maui = subscriptions
     maui.active = True
     maui.save()
 
-    response = staff.post(
+    response = admin_client.post(
         CHANGELIST, {"action": "deactivate", "_selected_action": [aloha.pk, maui.pk]}
     )
 
     assert response.status_code == 302
     assert list(Subscription.objects.values_list("active", flat=True)) == [False, False]
-    assert "Deactivated 2 subscription(s)." in changelist(staff)
+    assert "Deactivated 2 subscription(s)." in changelist(admin_client)
 
 
-def test_activate_action(staff, subscriptions):
+def test_activate_action(admin_client, subscriptions):
     _, maui = subscriptions
 
-    staff.post(CHANGELIST, {"action": "activate", "_selected_action": [maui.pk]})
+    admin_client.post(CHANGELIST, {"action": "activate", "_selected_action": [maui.pk]})
 
     maui.refresh_from_db()
     assert maui.active is True
 
 
-def test_change_form_edits_url_secret_and_state(staff, subscriptions):
+def test_change_form_edits_url_secret_and_state(admin_client, subscriptions):
     aloha, _ = subscriptions
     url = f"{CHANGELIST}{aloha.pk}/change/"
-    assert staff.get(url).status_code == 200
+    assert admin_client.get(url).status_code == 200
 
-    response = staff.post(
+    response = admin_client.post(
         url,
         {
             "site": aloha.site_id,
@@ -163,20 +154,20 @@ def test_change_form_edits_url_secret_and_state(staff, subscriptions):
     )
 
 
-def test_change_form_never_shows_the_secret(staff, subscriptions):
+def test_change_form_never_shows_the_secret(admin_client, subscriptions):
     aloha, _ = subscriptions
 
-    page = staff.get(f"{CHANGELIST}{aloha.pk}/change/").content.decode()
+    page = admin_client.get(f"{CHANGELIST}{aloha.pk}/change/").content.decode()
 
     assert ALOHA_SECRET not in page
     assert aloha.secret_encrypted not in page
     assert 'type="password"' in page
 
 
-def test_change_form_keeps_the_secret_when_left_blank(staff, subscriptions):
+def test_change_form_keeps_the_secret_when_left_blank(admin_client, subscriptions):
     aloha, _ = subscriptions
 
-    response = staff.post(
+    response = admin_client.post(
         f"{CHANGELIST}{aloha.pk}/change/",
         {
             "site": aloha.site_id,
@@ -192,13 +183,13 @@ def test_change_form_keeps_the_secret_when_left_blank(staff, subscriptions):
     assert (aloha.url, aloha.secret) == ("https://hooks.piesync.test/aloha-v2", ALOHA_SECRET)
 
 
-def test_add_form_requires_a_secret(staff, db):
+def test_add_form_requires_a_secret(admin_client, db):
     piesync = ApplicationFactory.create()
     site = SiteFactory.create(owner=UserFactory.create())
     form = {"site": site.pk, "application": piesync.pk, "url": "https://hooks.piesync.test/new"}
 
-    refused = staff.post(f"{CHANGELIST}add/", {**form, "secret": ""})
-    created = staff.post(f"{CHANGELIST}add/", {**form, "secret": "new-secret"})
+    refused = admin_client.post(f"{CHANGELIST}add/", {**form, "secret": ""})
+    created = admin_client.post(f"{CHANGELIST}add/", {**form, "secret": "new-secret"})
 
     assert refused.status_code == 200  # the form again, with the error
     assert "This field is required." in refused.content.decode()
@@ -206,10 +197,10 @@ def test_add_form_requires_a_secret(staff, db):
     assert Subscription.objects.get().secret == "new-secret"
 
 
-def test_change_form_refuses_a_secret_of_spaces(staff, subscriptions):
+def test_change_form_refuses_a_secret_of_spaces(admin_client, subscriptions):
     aloha, _ = subscriptions
 
-    response = staff.post(
+    response = admin_client.post(
         f"{CHANGELIST}{aloha.pk}/change/",
         {
             "site": aloha.site_id,
@@ -227,11 +218,11 @@ def test_change_form_refuses_a_secret_of_spaces(staff, subscriptions):
 
 
 def test_change_form_refuses_a_second_subscription_for_the_same_site_and_application(
-    staff, subscriptions
+    admin_client, subscriptions
 ):
     aloha, _ = subscriptions
 
-    response = staff.post(
+    response = admin_client.post(
         f"{CHANGELIST}add/",
         {
             "site": aloha.site_id,
@@ -246,10 +237,10 @@ def test_change_form_refuses_a_second_subscription_for_the_same_site_and_applica
     assert Subscription.objects.filter(site=aloha.site).count() == 1
 
 
-def test_delete(staff, subscriptions):
+def test_delete(admin_client, subscriptions):
     aloha, maui = subscriptions
 
-    response = staff.post(f"{CHANGELIST}{aloha.pk}/delete/", {"post": "yes"})
+    response = admin_client.post(f"{CHANGELIST}{aloha.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 302
     assert list(Subscription.objects.all()) == [maui]
@@ -265,23 +256,23 @@ def partner_view(subscription: Subscription) -> dict:
     return response.json()
 
 
-def test_the_partner_sees_a_deactivation_by_staff_and_a_reactivation(staff, subscriptions):
+def test_the_partner_sees_a_deactivation_by_staff_and_a_reactivation(admin_client, subscriptions):
     aloha, _ = subscriptions
 
-    staff.post(CHANGELIST, {"action": "deactivate", "_selected_action": [aloha.pk]})
+    admin_client.post(CHANGELIST, {"action": "deactivate", "_selected_action": [aloha.pk]})
 
     seen = partner_view(aloha)
     assert seen["active"] is False
     assert seen["deactivated_reason"] == "Deactivated by Real Geeks staff"
     assert seen["deactivated_at"]
-    staff.post(CHANGELIST, {"action": "activate", "_selected_action": [aloha.pk]})
+    admin_client.post(CHANGELIST, {"action": "activate", "_selected_action": [aloha.pk]})
     assert set(partner_view(aloha)) == {"url", "secret"}
 
 
-def test_the_partner_sees_a_deactivation_on_the_change_form(staff, subscriptions):
+def test_the_partner_sees_a_deactivation_on_the_change_form(admin_client, subscriptions):
     aloha, _ = subscriptions
 
-    staff.post(
+    admin_client.post(
         f"{CHANGELIST}{aloha.pk}/change/",
         {"site": aloha.site_id, "application": aloha.application_id, "url": aloha.url},
     )

@@ -1,5 +1,5 @@
 """Re-encrypt every subscription secret with the first key of SUBSCRIPTION_SECRET_KEYS,
-so the keys after it can be removed (README, "Subscription secrets at rest")."""
+so the keys after it can be removed (docs/operations.md, "Subscription secrets at rest")."""
 
 import argparse
 from typing import Any
