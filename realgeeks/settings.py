@@ -1,11 +1,7 @@
-"""Settings, read from the environment: Django's and the libraries'. Our apps declare
-their knobs and defaults in their conf.py (core/conf.py), and get here only the
-variables that are set; their system checks validate them.
-
-`REALGEEKS_MODE` is `local` for `make run` and the tests, `production` everywhere else
-(the default). Local mode supplies a throwaway secret key and allows what production
-refuses: DEBUG, plain-http cookies, http redirect URIs on hosts other than loopback.
-"""
+"""Django's and the libraries' settings, from the environment (docs/configuration.md).
+`REALGEEKS_MODE` is `local` for `make run` and the tests, else `production`, which has no
+default secret key and refuses DEBUG, plain-http cookies and non-loopback http redirect
+URIs. Our apps declare their own settings in their conf.py (core/conf.py)."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -33,7 +29,6 @@ if LOCAL_MODE:
     DEBUG = env.bool("DEBUG", default=True)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 else:
-    # No default: production must be given one, and fails to start without it.
     SECRET_KEY = env.str("SECRET_KEY", default="")
     if not SECRET_KEY:
         raise ImproperlyConfigured(
@@ -87,7 +82,6 @@ WSGI_APPLICATION = "realgeeks.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -112,13 +106,10 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}Validator"}
+    for name in ("UserAttributeSimilarity", "MinimumLength", "CommonPassword", "NumericPassword")
 ]
-# Users keep Django's default hasher; the client-secret hasher is only ever chosen
-# explicitly, through OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"].
+# Users keep Django's default; the client-secret hasher is chosen only by OAUTH2_PROVIDER.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
@@ -136,10 +127,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "oauth_provider:connected-apps"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -160,10 +148,7 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not LOCAL_MODE)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if LOCAL_MODE else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not LOCAL_MODE
-# `preload` takes effect only once the registrable domain itself is submitted to
-# hstspreload.org; served from a subdomain it just satisfies `check --deploy`
-# (security.W021). Set SECURE_HSTS_PRELOAD=false when serving from an apex domain whose
-# owner has not agreed to preloading.
+# `preload` on an apex domain: see docs/operations.md (deploy checks) first.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not LOCAL_MODE)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -172,17 +157,15 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=not LOCAL_MODE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Login lockout (django-axes, database handler): LOGIN_FAILURE_LIMIT failed logins for one
-# username from one address lock that pair out for LOGIN_COOLOFF_MINUTES (both at least 1:
-# core's check), on the login page and the admin login alike. Attempts while locked out do
-# not extend the lockout, so the time the page names holds; a success clears the failures.
+# Login lockout (django-axes, database handler; docs/security.md): failures per username
+# and address, counted outside a lockout only; core's check wants both values positive.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-# axes' AXES_IPWARE_* settings need django-ipware; one resolver serves axes and the limits.
+# One resolver of the client's address for axes and the rate limits (no django-ipware).
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
 
@@ -234,19 +217,14 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["leadrouter:connect", "leadrouter:send"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": env.int("OAUTH_CODE_EXPIRE_SECONDS", default=60),
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600),
-    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int(
-        "OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", default=60 * 60 * 24 * 90
-    ),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", default=7776000),
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    # PKCE_REQUIRED keeps its default (True) for django-oauth-toolkit's checks; the
-    # validator decides per client (SiteOAuth2Validator.is_pkce_required).
+    # PKCE_REQUIRED keeps its default; the validator decides per client (docs/decisions.md).
     "CLIENT_SECRET_HASHER": "client_secret_sha256",
     "REQUEST_APPROVAL_PROMPT": "force",
-    # https only outside local mode; Application.get_allowed_schemes() adds http back
-    # for loopback redirect URIs alone (RFC 8252 §7.3), which Application.clean() and
-    # redirect_uri_allowed() enforce.
+    # Outside local mode, http only for loopback redirect URIs (docs/operations.md).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if LOCAL_MODE else ["https"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
@@ -259,33 +237,21 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
-    # An http scheme in ALLOWED_REDIRECT_URI_SCHEMES is a deploy-check error outside
-    # local mode (oauth2_provider.E003).
+    # An http redirect URI scheme outside local mode: a deploy-check error (oauth2_provider.E003).
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not LOCAL_MODE,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
-# `manage.py check --deploy` reports nothing in production mode: no check is silenced.
-SILENCED_SYSTEM_CHECKS: list[str] = []
-
-# Our apps' settings, one dict per app: their names, defaults and meaning are in
-# <app>/conf.py, the same names as here (tests/test_settings.py).
-CORE = env_values("""
-    TRUSTED_PROXY_COUNT CLIENT_IP_HEADER LOGIN_ACCESS_LOG_DAYS READYZ_WORKER_HEARTBEAT_MAX_AGE
-    METRICS_TOKEN METRICS_ENABLED
-""")
-RATELIMITS = env_values("""
-    RATE_LIMIT_TOKEN_PER_CLIENT RATE_LIMIT_TOKEN_PER_IP RATE_LIMIT_INCOMING_API_PER_CLIENT
-    RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP
-""")
+# Our apps' settings: the names <app>/conf.py declares, with their defaults and meaning.
+CORE = env_values("""TRUSTED_PROXY_COUNT CLIENT_IP_HEADER LOGIN_ACCESS_LOG_DAYS
+    READYZ_WORKER_HEARTBEAT_MAX_AGE METRICS_TOKEN METRICS_ENABLED""")
+RATELIMITS = env_values("""RATE_LIMIT_TOKEN_PER_CLIENT RATE_LIMIT_TOKEN_PER_IP
+    RATE_LIMIT_INCOMING_API_PER_CLIENT RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP""")
 SUBSCRIPTIONS = env_values("SUBSCRIPTION_SECRET_KEYS WEBHOOK_ALLOW_PRIVATE_NETWORKS")
-LEADS = env_values("""
-    INCOMING_API_MAX_BODY_BYTES LEAD_REQUEST_MAX_ACTIVITIES LEAD_MAX_ACTIVITIES
-    LEAD_PAYLOAD_MAX_ACTIVITIES DELIVERY_RETRY_SCHEDULE DELIVERY_CONNECT_TIMEOUT
-    DELIVERY_TOTAL_TIMEOUT DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
-    DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION DELIVERY_RECOVERY_CRON DELIVERY_RETENTION_DAYS
-    JOB_RETENTION_HOURS WORKER_DATABASE_POOL_MAX_SIZE
-""")
+LEADS = env_values("""LEAD_PAYLOAD_MAX_ACTIVITIES DELIVERY_RETENTION_DAYS DELIVERY_TOTAL_TIMEOUT
+    INCOMING_API_MAX_BODY_BYTES LEAD_REQUEST_MAX_ACTIVITIES DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
+    LEAD_MAX_ACTIVITIES DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION WORKER_DATABASE_POOL_MAX_SIZE
+    DELIVERY_RECOVERY_CRON DELIVERY_RETRY_SCHEDULE JOB_RETENTION_HOURS DELIVERY_CONNECT_TIMEOUT""")
 
 # TRANSITIONAL, until the leads readers use leads.conf (after the delivery split merges).
 DELIVERY_RETRY_SCHEDULE = env.list(
@@ -314,16 +280,13 @@ WORKER_DATABASE_POOL_MAX_SIZE = env.int("WORKER_DATABASE_POOL_MAX_SIZE", default
 
 PROCRASTINATE_ON_APP_READY = "leads.worker_app.on_app_ready"
 PROCRASTINATE_WORKER_DEFAULTS = {
-    # Deliveries wait on partners, not on the CPU (they run on the event loop): 30 at once
-    # lets six partners hang on their 5 slots each before the others share what is left.
+    # Deliveries wait on partners, not the CPU: six partners may hang on 5 slots each.
     "concurrency": env.int("WORKER_CONCURRENCY", default=30),
-    # A job waiting behind a finished job with the same lock is not woken by NOTIFY;
-    # a short poll picks it up.
+    # A job waiting behind a finished job with the same lock is not woken by NOTIFY: poll.
     "fetch_job_polling_interval": env.float("WORKER_POLLING_INTERVAL", default=0.5),
     "shutdown_graceful_timeout": env.float("WORKER_SHUTDOWN_TIMEOUT", default=30.0),
     "update_heartbeat_interval": env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0),
-    # A worker whose heartbeat is older is presumed dead (SIGKILL, lost machine), and its
-    # jobs requeued (leads.tasks.recover_stalled_jobs): keep it several heartbeats long.
+    # A worker silent this long is presumed dead: leads.tasks.recover_stalled_jobs requeues.
     "stalled_worker_timeout": env.float("DELIVERY_STALLED_AFTER_SECONDS", default=30.0),
 }
 
