@@ -12,7 +12,7 @@ import httpx
 from django.db import connection, transaction
 from procrastinate.contrib.django.models import ProcrastinateWorker
 
-from leads.delivery import new_http_client, sign
+from leads.delivery.http import new_http_client, sign
 from leads.models import Delivery, DeliveryState, LeadEvent
 from leads.services import lead_create
 
@@ -118,7 +118,7 @@ def throughput(bench: Bench, *, log_dir: Path, count: int) -> Rate:
 
 
 def raw_post_rate(*, count: int, concurrency: int, receiver_pid: int) -> Rate:
-    """The worker's HTTP client (leads.delivery.new_http_client: httpx's async client)
+    """The worker's HTTP client (leads.delivery.http.new_http_client: httpx's async client)
     POSTing a real delivery body to the same receiver, `concurrency` at once, and nothing
     else: the ceiling for deliveries/s on this machine."""
     event = LeadEvent.objects.order_by("-created").first()

@@ -1,67 +1,12 @@
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db.models import CharField, Count, Exists, Min, OuterRef, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 from procrastinate.contrib.django.models import ProcrastinateJob
-from psycopg import AsyncConnection
 
-from subscriptions.models import Subscription
-
-from .models import Delivery, DeliveryState, LeadEvent
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a delivery goes, read at send time. The secret is still encrypted: the
-    sender decrypts it (subscriptions.crypto.decrypt_secret)."""
-
-    pk: int
-    url: str
-    secret_encrypted: str
-    active: bool
-
-
-@dataclass(frozen=True)
-class DeliveryAttempt:
-    id: uuid.UUID
-    action: str
-    state: str
-    attempts: int
-    body: bytes
-    subscription: Target | None
-    created: datetime  # written in the lead's transaction: its commit time, near enough
-
-    @property
-    def pk(self) -> uuid.UUID:
-        return self.id
-
-
-_DELIVERY_ATTEMPT_SQL = f"""
-    SELECT d.id, d.action, d.state, d.attempts, e.body, s.id, s.url, s.secret_encrypted, s.active,
-        d.created
-    FROM {Delivery._meta.db_table} d
-    JOIN {LeadEvent._meta.db_table} e ON e.id = d.event_id
-    LEFT JOIN {Subscription._meta.db_table} s ON s.id = d.subscription_id
-    WHERE d.id = %s
-"""  # noqa: S608 (table names from the models, the id is a parameter)
-
-
-async def delivery_attempt(
-    connection: AsyncConnection[Any], *, delivery_id: str | uuid.UUID
-) -> DeliveryAttempt | None:
-    """What one webhook request needs, in one query, on the delivery worker's own
-    connection (leads.delivery)."""
-    cursor = await connection.execute(_DELIVERY_ATTEMPT_SQL, [str(delivery_id)])
-    row = await cursor.fetchone()
-    if row is None:
-        return None
-    id_, action, state, attempts, body, sub_id, url, secret_encrypted, active, created = row
-    target = Target(sub_id, url, secret_encrypted, active) if sub_id is not None else None
-    return DeliveryAttempt(id_, action, state, attempts, bytes(body), target, created)
+from .models import Delivery, DeliveryState
 
 
 @dataclass(frozen=True)

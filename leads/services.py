@@ -16,11 +16,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from core.errors import DomainError
-from core.request_id import current_request_id
 from sites.models import Site
 from subscriptions.models import Subscription
 
 from . import metrics
+from .delivery.job import deliver_later
 from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from .payloads import lead_body
 from .selectors import orphaned_deliveries
@@ -174,7 +174,7 @@ def _event_record(
     Delivery.objects.bulk_create(deliveries)
     for delivery in deliveries:
         if delivery.state == DeliveryState.PENDING:
-            _defer_delivery(delivery)
+            deliver_later(delivery)
     metrics.count_deliveries_on_commit(
         DeliveryState.FAILED, sum(d.state == DeliveryState.FAILED for d in deliveries)
     )
@@ -182,8 +182,7 @@ def _event_record(
 
 
 _LOCK_ACTIVE_SUBSCRIPTIONS_SQL = (
-    f"SELECT id FROM {Subscription._meta.db_table} WHERE site_id = %s AND active"  # noqa: S608
-    " FOR KEY SHARE"
+    "SELECT id FROM subscriptions_subscription WHERE site_id = %s AND active FOR KEY SHARE"
 )
 
 
@@ -198,21 +197,6 @@ def _active_subscriptions_locked(*, site_id: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(_LOCK_ACTIVE_SUBSCRIPTIONS_SQL, [site_id])
         return [pk for (pk,) in cursor.fetchall()]
-
-
-def _defer_delivery(delivery: Delivery) -> None:
-    """Queue the delivery's job, in the caller's transaction, with the request id if any."""
-    from .tasks import deliver
-
-    request_id = current_request_id()
-    deliver.configure(lock=delivery_lock(delivery)).defer(
-        delivery_id=str(delivery.id), **({"request_id": request_id} if request_id else {})
-    )
-
-
-def delivery_lock(delivery: Delivery) -> str:
-    """One lock per subscription and lead: requests for a lead arrive in commit order."""
-    return f"delivery:{delivery.subscription_id}:{delivery.lead_id}"
 
 
 @transaction.atomic
@@ -234,7 +218,7 @@ def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
         # had used it up would otherwise fail at its first 5xx.
         delivery.attempts = 0
         delivery.save(update_fields=["state", "finished", "next_attempt_at", "attempts", "updated"])
-        _defer_delivery(delivery)
+        deliver_later(delivery)
     return len(deliveries)
 
 
@@ -244,7 +228,7 @@ def deliveries_requeue_orphaned() -> int:
     its retry schedule goes on where it left off."""
     deliveries = list(orphaned_deliveries().select_for_update(skip_locked=True).order_by("created"))
     for delivery in deliveries:
-        _defer_delivery(delivery)
+        deliver_later(delivery)
     return len(deliveries)
 
 

@@ -1,52 +1,17 @@
-"""procrastinate tasks: webhook delivery, and recovery of jobs whose worker died."""
+"""procrastinate's periodic tasks for deliveries: recovery of jobs whose worker died or
+that ended without their delivery, and pruning. The delivery job itself, which services
+queue, is leads.delivery.job.deliver."""
 
-import asyncio
 import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
-from procrastinate import BaseRetryStrategy, JobContext, PsycopgConnector, RetryDecision
+from procrastinate import JobContext
 from procrastinate.contrib.django import app
-from procrastinate.jobs import Job
 
-from core.request_id import bound_request_id
-
-from .delivery import RetryDelivery, deliver_once
 from .services import deliveries_prune, deliveries_requeue_orphaned
 
 logger = logging.getLogger(__name__)
-
-DELIVERY_QUEUE = "deliveries"
-
-
-class DeliveryRetryStrategy(BaseRetryStrategy):
-    """Retries exactly when `deliver_once` asks, after the delay it chose (schedule, jitter,
-    Retry-After). The job keeps its lock, so later events for the lead wait behind it."""
-
-    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
-        if isinstance(exception, asyncio.CancelledError):
-            # The worker stopped (SIGTERM) before the partner answered, past
-            # WORKER_SHUTDOWN_TIMEOUT: the delivery is still pending, so its job goes back
-            # to the queue for the next worker rather than ending `aborted`.
-            return RetryDecision(retry_in={"seconds": 1})
-        if isinstance(exception, RetryDelivery):
-            # Not int(): that would drop up to a second, and with it the jitter.
-            return RetryDecision(retry_at=timezone.now() + timedelta(seconds=exception.delay))
-        return None
-
-
-@app.task(queue=DELIVERY_QUEUE, retry=DeliveryRetryStrategy(), pass_context=True)
-async def deliver(context: JobContext, delivery_id: str, request_id: str | None = None) -> None:
-    connector = context.app.connector
-    if not isinstance(connector, PsycopgConnector):
-        raise TypeError("Deliveries run in `manage.py procrastinate worker` (leads.worker_app)")
-    with bound_request_id(request_id):  # the request that caused this delivery
-        await deliver_once(
-            delivery_id,
-            database=connector.pool,
-            deferrals=context.job.attempts if context.job else 0,
-        )
 
 
 @app.periodic(cron=settings.DELIVERY_RECOVERY_CRON, periodic_id="recover-stalled-jobs")

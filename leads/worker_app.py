@@ -60,8 +60,9 @@ def on_app_ready(app: App) -> None:
         app.connector.get_worker_connector = worker_connector  # type: ignore[method-assign]
     # procrastinate's Django app closes Django's connections around every async task,
     # through two hops to a single shared thread: a third of a delivery's CPU, and a
-    # queue that every job waits in. Our async tasks never touch Django's connections
-    # (they use the worker's own pool: leads.tasks), so only sync tasks keep it.
+    # queue that every job waits in. Our async tasks use the worker's own pool
+    # (leads.delivery), and the one call they make on Django's connection (a 410's
+    # subscription_deactivate) closes it itself, so only sync tasks keep it.
     middleware = app.worker_defaults.get("task_middleware", [])
     app.worker_defaults["task_middleware"] = [
         each for each in middleware if each is not close_db_connections_async

@@ -103,6 +103,18 @@ def subscription_delete(*, site: Site, application: Application) -> None:
     subscription.delete()
 
 
+@transaction.atomic
+def subscription_deactivate(*, subscription_id: int, reason: str) -> bool:
+    """Stop deliveries to it, saying why (GET shows the partner since when and why);
+    whether it still exists. One UPDATE of those columns, not a read then a save: a PUT
+    committed meanwhile keeps its URL and secret."""
+    now = timezone.now()
+    updated = Subscription.objects.filter(pk=subscription_id).update(
+        active=False, deactivated_at=now, deactivated_reason=reason, updated=now
+    )
+    return updated > 0
+
+
 @dataclasses.dataclass
 class SecretRotation:
     """What one batch of `subscription_secrets_rotate` did."""

@@ -239,8 +239,8 @@ def check_webhook_url(url: str) -> None:
 def webhook_destination(url: str) -> str:
     """The URL as it is sent: the shape rules checked again (they may have changed since
     PUT), the host in IDNA form, for DNS, the Host header (RFC 9110 §7.2) and TLS. Where
-    the host resolves to is checked when a connection to it is made (`checked_addresses`
-    from leads.http_transport)."""
+    the host resolves to is checked when a connection to it is made (http_transport.py,
+    through `checked_addresses`)."""
     webhook = parse_webhook_url(url)
     host = f"[{webhook.host}]" if ":" in webhook.host else webhook.host
     port = f":{webhook.port}" if webhook.port else ""

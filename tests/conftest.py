@@ -104,3 +104,10 @@ def fast_password_hashing(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+
+
+@pytest.fixture
+def on_commit(django_capture_on_commit_callbacks):
+    """Runs the on-commit callbacks (where metrics are counted, say) of the block it
+    wraps: the test's transaction never commits."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)

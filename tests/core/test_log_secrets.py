@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.test import Client
 
-from leads.delivery import RetryDelivery
+from leads.delivery.retry import RetryDelivery
 from leads.models import Delivery
 from tests.factories import CLIENT_SECRET, PASSWORD
 from tests.leads.worker import deliver_now

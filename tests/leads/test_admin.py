@@ -8,8 +8,8 @@ from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from leads import services
+from leads.delivery.job import deliver
 from leads.models import CONTACT_FIELDS, Activity, Delivery, DeliveryState, Lead, LeadEvent
-from leads.tasks import deliver
 from tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")

@@ -7,8 +7,8 @@ import httpx
 import pytest
 from django.db import connection
 
+from leads.delivery.job import deliver
 from leads.models import Action, Delivery, DeliveryState, Lead, LeadEvent
-from leads.tasks import deliver
 from oauth_provider.models import Connection
 from subscriptions.models import Subscription
 from tests.concurrency import AT_ONCE, rounds, send_at_once

@@ -12,8 +12,8 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from core.errors import DomainError
 from leads import services
+from leads.delivery.job import deliver
 from leads.models import Activity, Delivery, DeliveryState, Lead, LeadEvent
-from leads.tasks import deliver
 from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory
 

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 from pathlib import Path
 
-from leads.delivery import sign
+from leads.delivery.http import sign
 
 VECTORS = Path(__file__).resolve().parent / "vectors"
 SECRET = "seekrit"

@@ -7,9 +7,10 @@ from django.db import connection, connections
 from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
+from leads.delivery.job import deliver
 from leads.models import Delivery, DeliveryState
 from leads.services import lead_create, lead_update
-from leads.tasks import deliver, prune_finished_jobs, requeue_orphaned_deliveries
+from leads.tasks import prune_finished_jobs, requeue_orphaned_deliveries
 from tests.factories import SubscriptionFactory
 
 pytestmark = [

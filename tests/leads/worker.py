@@ -33,7 +33,7 @@ from django.db.models import QuerySet
 from procrastinate.contrib.django.utils import connector_params
 from psycopg_pool import AsyncConnectionPool
 
-from leads.delivery import deliver_once
+from leads.delivery.attempt import deliver_once
 from leads.models import Delivery
 from leads.worker_app import worker_pool
 from subscriptions.models import Subscription

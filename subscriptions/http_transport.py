@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import httpcore
 import httpx
 
-from subscriptions.url_policy import checked_addresses
+from .url_policy import checked_addresses
 
 
 class CheckedBackend(httpcore.AsyncNetworkBackend):

@@ -1,6 +1,7 @@
-"""One delivery attempt in-process (`leads.delivery.deliver_once`), against a real HTTP
-receiver on 127.0.0.1: the address guard, timeouts and connection errors, and the
-retry arithmetic. The worker-driven behaviour is in test_delivery_worker.py."""
+"""One delivery attempt in-process (`leads.delivery.attempt.deliver_once`), against a real
+HTTP receiver on 127.0.0.1: the address guard, timeouts and connection errors, and what
+each answer leaves. The retry arithmetic is in test_retry.py, the worker-driven behaviour
+in tests/leads/test_delivery_worker.py."""
 
 import contextlib
 import hashlib
@@ -9,7 +10,6 @@ import ssl
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 from pathlib import Path
@@ -23,15 +23,9 @@ from cryptography.x509.oid import NameOID
 from django.core.management import call_command
 from psycopg_pool import AsyncConnectionPool
 
-from leads.delivery import (
-    PartnerBusy,
-    RetryDelivery,
-    deliver_once,
-    parse_retry_after,
-    partner_slot,
-    retry_delay,
-    storable,
-)
+from leads.delivery.attempt import deliver_once
+from leads.delivery.retry import PartnerBusy, RetryDelivery
+from leads.delivery.slots import partner_slot
 from leads.models import Delivery, DeliveryState
 from leads.services import lead_create
 from subscriptions.models import Subscription
@@ -549,44 +543,6 @@ def test_a_partner_with_every_slot_taken_is_not_called_and_the_delivery_waits(
 
 
 # ---------------------------------------------------------------------------
-# the retry arithmetic
-
-
-def test_retry_delays_follow_the_schedule_with_jitter_then_stop(settings):
-    settings.DELIVERY_RETRY_SCHEDULE = [5, 60, 300]
-
-    for attempt, base in enumerate([5, 60, 300], start=1):
-        delays = {retry_delay(attempt, None) for _ in range(50)}
-        assert all(delay is not None and base * 0.8 <= delay <= base * 1.2 for delay in delays)
-        assert len(delays) > 1  # jitter
-    assert retry_delay(4, None) is None
-
-
-def test_retry_after_lengthens_the_delay_but_never_shortens_it(settings):
-    settings.DELIVERY_RETRY_SCHEDULE = [5]
-
-    assert retry_delay(1, timedelta(seconds=30)) == 30
-    delay = retry_delay(1, timedelta(seconds=1))
-    assert delay is not None and 4 <= delay <= 6
-
-
-def test_retry_after_is_read_as_seconds_or_as_an_http_date():
-    assert parse_retry_after("120") == timedelta(seconds=120)
-    later = datetime.now(UTC) + timedelta(seconds=90)
-    parsed = parse_retry_after(format_datetime(later, usegmt=True))
-    assert parsed is not None and timedelta(seconds=85) <= parsed <= timedelta(seconds=91)
-    assert parse_retry_after("-5") == timedelta(0)
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("99999999") == timedelta(hours=24)
-
-
-def test_an_absurd_retry_after_is_capped_not_an_error():
-    # timedelta() overflows past 999,999,999 days: a partner's header must not crash the job.
-    assert parse_retry_after("9" * 30) == timedelta(hours=24)
-
-
-# ---------------------------------------------------------------------------
 # whatever the partner answers, the outcome is recorded
 
 GIF = b"GIF89a\x01\x00\x01\x00\x00\xff\x00"  # 13 bytes, NULs included
@@ -695,22 +651,3 @@ def test_a_url_httpx_cannot_send_to_ends_in_a_recorded_state(site, application):
     assert delivery.state == DeliveryState.FAILED or (
         delivery.state == DeliveryState.PENDING and delivery.next_attempt_at is not None
     )
-
-
-def test_text_postgresql_cannot_store_is_escaped():
-    assert storable("a\x00b") == "a\\x00b"
-    assert storable("lone \udc80 surrogate") == "lone \\udc80 surrogate"
-    assert storable("plain ☃") == "plain ☃"
-
-
-def test_a_retry_after_date_too_large_for_a_datetime_is_ignored_not_an_error():
-    # parsedate_to_datetime raises OverflowError on such a day.
-    assert parse_retry_after("Wed, 99999999999999999999 Dec 2026 23:00:00 GMT") is None
-
-
-def test_a_retry_after_date_in_asctime_form_is_read_as_gmt():
-    """RFC 9110 §5.6.7: recipients accept the obsolete asctime form, which has no zone,
-    and every HTTP-date is GMT."""
-    later = datetime.now(UTC) + timedelta(hours=2)
-    parsed = parse_retry_after(later.strftime("%a %b %d %H:%M:%S %Y"))
-    assert parsed is not None and timedelta(minutes=119) <= parsed <= timedelta(hours=2)
