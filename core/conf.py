@@ -98,11 +98,12 @@ class AppSettings:
         return [each for each in vars(cls).values() if isinstance(each, Setting)]
 
     def value(self, setting: Setting[T]) -> T:
+        values = self._values  # not a newer one, should a setting change meanwhile
         try:
-            return cast(T, self._values[setting.name])
+            return cast(T, values[setting.name])
         except KeyError:
             pass
-        self._values[setting.name] = value = self._read(setting)
+        values[setting.name] = value = self._read(setting)
         return value
 
     def _read(self, setting: Setting[T]) -> T:

@@ -6,7 +6,6 @@ Success bodies are `{}`; every error is `{"error": "..."}` because the client re
 
 import uuid
 
-from django.conf import settings
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +25,7 @@ from oauth_provider.selectors import connected_site
 from sites.models import Site
 
 from . import services
+from .conf import app_settings
 from .models import Role
 from .serializers import (
     ActivitySerializer,
@@ -62,7 +62,7 @@ def authorized_site(request: Request, site_uuid: str) -> Site:
 
 
 def request_body(request: Request) -> object:
-    return json_body(request, max_bytes=settings.INCOMING_API_MAX_BODY_BYTES)
+    return json_body(request, max_bytes=app_settings.INCOMING_API_MAX_BODY_BYTES)
 
 
 def lead_object(request: Request) -> dict[str, object]:
