@@ -8,8 +8,9 @@ the client and can be forged.
 
 import ipaddress
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from .conf import app_settings
 
 # IPv6 clients are told apart by their /64: a single host is usually given a whole /64
 # (RFC 6177 §3 recommends at least that per site), so counting addresses one by one
@@ -23,10 +24,10 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def _forwarded_address(request: HttpRequest) -> str | None:
-    count: int = settings.TRUSTED_PROXY_COUNT
+    count: int = app_settings.TRUSTED_PROXY_COUNT
     if count <= 0:
         return None
-    meta_key = "HTTP_" + settings.CLIENT_IP_HEADER.upper().replace("-", "_")
+    meta_key = "HTTP_" + app_settings.CLIENT_IP_HEADER.upper().replace("-", "_")
     hops = [hop.strip() for hop in request.META.get(meta_key, "").split(",") if hop.strip()]
     if len(hops) < count:
         return None  # the request did not come through every trusted proxy

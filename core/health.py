@@ -2,12 +2,13 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from procrastinate.contrib.django.models import ProcrastinateWorker
+
+from .conf import app_settings
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -37,7 +38,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         pending = _unapplied_migrations()
         if pending:
             reasons.append(f"{pending} database migration(s) not applied")
-        max_age = settings.READYZ_WORKER_HEARTBEAT_MAX_AGE
+        max_age = app_settings.READYZ_WORKER_HEARTBEAT_MAX_AGE
         if not ProcrastinateWorker.objects.filter(
             last_heartbeat__gte=timezone.now() - timedelta(seconds=max_age)
         ).exists():

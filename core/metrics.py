@@ -12,13 +12,14 @@ import os
 import time
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+
+from .conf import app_settings
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class RequestMetricsMiddleware:
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        if not settings.METRICS_ENABLED:
+        if not app_settings.METRICS_ENABLED:
             raise MiddlewareNotUsed
         self.get_response = get_response
 
@@ -115,14 +116,14 @@ def _bearer_token_matches(request: HttpRequest, expected: str) -> bool:
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """The Prometheus scrape: 404 when metrics are off, 401 without the right
     METRICS_TOKEN (when one is set), else the text exposition."""
-    if not settings.METRICS_ENABLED:
+    if not app_settings.METRICS_ENABLED:
         return JsonResponse({"error": "Not Found"}, status=404)
     response: HttpResponse
     if request.method not in ("GET", "HEAD"):
         response = JsonResponse({"error": "Method Not Allowed"}, status=405)
         response["Allow"] = "GET, HEAD"
         return response
-    token = settings.METRICS_TOKEN
+    token = app_settings.METRICS_TOKEN
     if token:
         if "Authorization" not in request.headers:
             response = JsonResponse({"error": "Missing metrics token"}, status=401)

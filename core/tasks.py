@@ -3,8 +3,9 @@
 import logging
 
 from axes.handlers.proxy import AxesProxyHandler
-from django.conf import settings
 from procrastinate.contrib.django import app
+
+from .conf import app_settings
 
 logger = logging.getLogger(__name__)
 
@@ -13,5 +14,5 @@ logger = logging.getLogger(__name__)
 @app.task(queue="maintenance", pass_context=False)
 def prune_login_access_logs(timestamp: int) -> None:
     """Daily: axes writes a row for every successful login; keep LOGIN_ACCESS_LOG_DAYS."""
-    count = AxesProxyHandler.reset_logs(age_days=settings.LOGIN_ACCESS_LOG_DAYS)
+    count = AxesProxyHandler.reset_logs(age_days=app_settings.LOGIN_ACCESS_LOG_DAYS)
     logger.info("Pruned %d login access log rows", count)

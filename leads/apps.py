@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core import checks
+
+from .checks import check_settings
 
 
 class LeadsConfig(AppConfig):
@@ -17,3 +20,4 @@ class LeadsConfig(AppConfig):
         subscription_deleting.connect(
             cancel_deliveries_of_deleted_subscription, dispatch_uid="leads-subscription-deleted"
         )
+        checks.register(check_settings)

@@ -5,9 +5,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Window
 
+from .conf import app_settings
 from .models import CONTACT_FIELDS, Activity, Lead
 
 
@@ -54,7 +54,7 @@ def _most_recent_activities(
     lead: Lead, activities: Iterable[Activity] | None
 ) -> tuple[list[Activity], int]:
     """The most recent activities to send, oldest first, and how many the lead has."""
-    limit: int = settings.LEAD_PAYLOAD_MAX_ACTIVITIES
+    limit: int = app_settings.LEAD_PAYLOAD_MAX_ACTIVITIES
     if activities is not None:
         every = sorted(activities, key=lambda activity: (activity.created, activity.pk))
         return every[-limit:] if limit else [], len(every)

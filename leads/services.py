@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -20,6 +19,7 @@ from sites.models import Site
 from subscriptions.models import Subscription
 
 from . import metrics
+from .conf import app_settings
 from .delivery.job import deliver_later
 from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from .payloads import lead_body
@@ -105,8 +105,8 @@ def activities_cap_message(*, adding: int, lead: Lead | None) -> str | None:
     events' bodies are capped apart (leads/payloads.py)."""
     if not adding:
         return None
-    per_request: int = settings.LEAD_REQUEST_MAX_ACTIVITIES
-    per_lead: int = settings.LEAD_MAX_ACTIVITIES
+    per_request: int = app_settings.LEAD_REQUEST_MAX_ACTIVITIES
+    per_lead: int = app_settings.LEAD_MAX_ACTIVITIES
     if adding > per_request:
         return f"A request may add at most {per_request} activities; this one has {adding}."
     held = 0 if lead is None else Activity.objects.filter(lead=lead).count()
@@ -147,7 +147,7 @@ def _event_record(
 ) -> LeadEvent:
     body = lead_body(lead, action=action, activities=activities)
     event = LeadEvent.objects.create(lead=lead, action=action, body=body)
-    limit = settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
+    limit = app_settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
     # Whether `limit` deliveries are already pending, without counting all of them.
     backlog_full = Exists(
         Delivery.objects.filter(subscription=OuterRef("pk"), state=DeliveryState.PENDING)

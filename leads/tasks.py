@@ -9,12 +9,13 @@ from django.conf import settings
 from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
+from .conf import app_settings
 from .services import deliveries_prune, deliveries_requeue_orphaned
 
 logger = logging.getLogger(__name__)
 
 
-@app.periodic(cron=settings.DELIVERY_RECOVERY_CRON, periodic_id="recover-stalled-jobs")
+@app.periodic(cron=app_settings.DELIVERY_RECOVERY_CRON, periodic_id="recover-stalled-jobs")
 @app.task(queue="maintenance", pass_context=True)
 async def recover_stalled_jobs(context, timestamp: int) -> None:  # type: ignore[no-untyped-def]
     """Requeue jobs whose worker stopped sending heartbeats (killed, or its machine lost).
@@ -22,15 +23,16 @@ async def recover_stalled_jobs(context, timestamp: int) -> None:  # type: ignore
     procrastinate leaves them in `doing` by default. No `lock` here: it must run even
     while deliveries hold theirs.
     """
+    # DELIVERY_STALLED_AFTER_SECONDS, which is also the worker's own stalled timeout.
     stalled = await context.app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=settings.DELIVERY_STALLED_AFTER_SECONDS
+        seconds_since_heartbeat=settings.PROCRASTINATE_WORKER_DEFAULTS["stalled_worker_timeout"]
     )
     for job in stalled:
         logger.warning("Requeueing stalled job %s (%s)", job.id, job.task_name)
         await context.app.job_manager.retry_job(job)
 
 
-@app.periodic(cron=settings.DELIVERY_RECOVERY_CRON, periodic_id="requeue-orphaned-deliveries")
+@app.periodic(cron=app_settings.DELIVERY_RECOVERY_CRON, periodic_id="requeue-orphaned-deliveries")
 @app.task(queue="maintenance", pass_context=False)
 def requeue_orphaned_deliveries(timestamp: int) -> None:
     """Queue again the pending deliveries whose job ended without them (it failed, was
@@ -44,7 +46,7 @@ def requeue_orphaned_deliveries(timestamp: int) -> None:
 @app.task(queue="maintenance", pass_context=False)
 def prune_delivered(timestamp: int) -> None:
     """Daily: drop delivered and ignored deliveries older than DELIVERY_RETENTION_DAYS."""
-    count = deliveries_prune(older_than=timedelta(days=settings.DELIVERY_RETENTION_DAYS))
+    count = deliveries_prune(older_than=timedelta(days=app_settings.DELIVERY_RETENTION_DAYS))
     logger.info("Pruned %d delivered deliveries", count)
 
 
@@ -54,7 +56,7 @@ async def prune_finished_jobs(context: JobContext, timestamp: int) -> None:
     """Hourly: drop procrastinate jobs finished more than JOB_RETENTION_HOURS ago, failed
     ones too: a delivery's outcome lives in its Delivery row, not in its job."""
     await context.app.job_manager.delete_old_jobs(
-        nb_hours=settings.JOB_RETENTION_HOURS,
+        nb_hours=app_settings.JOB_RETENTION_HOURS,
         include_failed=True,
         include_cancelled=True,
         include_aborted=True,

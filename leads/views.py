@@ -6,7 +6,6 @@ Success bodies are `{}`; every error is `{"error": "..."}` because the client re
 
 import uuid
 
-from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,6 +16,7 @@ from oauth_provider.client_authentication import ClientCredentialsAuthentication
 from oauth_provider.permissions import PartnerCanReachSite, partner_site
 
 from . import services
+from .conf import app_settings
 from .models import Role
 from .serializers import (
     ActivitySerializer,
@@ -47,7 +47,7 @@ class IncomingAPIView(JsonAPIView):
 
     @property
     def max_body_bytes(self) -> int:
-        return settings.INCOMING_API_MAX_BODY_BYTES
+        return app_settings.INCOMING_API_MAX_BODY_BYTES
 
     def check_permissions(self, request: Request) -> None:
         """The client's allowance first: every request with valid credentials counts,

@@ -3,13 +3,14 @@
 import select
 from typing import Any
 
-from django.conf import settings
 from procrastinate import App, PsycopgConnector
 from procrastinate.contrib.django.db_cleanup import close_db_connections_async
 from procrastinate.contrib.django.django_connector import DjangoConnector
 from procrastinate.contrib.django.utils import connector_params
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+
+from .conf import app_settings
 
 
 async def check_connection_if_suspect(connection: AsyncConnection[Any]) -> None:
@@ -49,7 +50,7 @@ def worker_connector() -> PsycopgConnector:
     return PsycopgConnector(
         kwargs=connector_params(),
         min_size=4,
-        max_size=settings.WORKER_DATABASE_POOL_MAX_SIZE,
+        max_size=app_settings.WORKER_DATABASE_POOL_MAX_SIZE,
         pool_factory=worker_pool,
     )
 

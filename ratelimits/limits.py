@@ -8,7 +8,6 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 
 from core.client_ip import client_ip
 
+from .conf import app_settings
 from .rates import Rate
 from .services import windows_full, windows_hit
 
@@ -29,10 +29,10 @@ def token_request_retry_after(*, request: HttpRequest, client_id: int | None) ->
     up a partner's allowance. Guessing at a client's secret is held back per address.
     """
     limits = {}
-    if settings.RATE_LIMIT_TOKEN_PER_IP is not None:
-        limits[f"token:ip:{client_ip(request)}"] = settings.RATE_LIMIT_TOKEN_PER_IP
-    if settings.RATE_LIMIT_TOKEN_PER_CLIENT is not None and client_id is not None:
-        limits[f"token:client:{client_id}"] = settings.RATE_LIMIT_TOKEN_PER_CLIENT
+    if app_settings.RATE_LIMIT_TOKEN_PER_IP is not None:
+        limits[f"token:ip:{client_ip(request)}"] = app_settings.RATE_LIMIT_TOKEN_PER_IP
+    if app_settings.RATE_LIMIT_TOKEN_PER_CLIENT is not None and client_id is not None:
+        limits[f"token:client:{client_id}"] = app_settings.RATE_LIMIT_TOKEN_PER_CLIENT
     return windows_hit(limits=limits)
 
 
@@ -53,7 +53,7 @@ def client_authentication_failed(*, request: HttpRequest) -> None:
 
 
 def _client_authentication_failures(request: HttpRequest) -> dict[str, Rate]:
-    rate = settings.RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP
+    rate = app_settings.RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP
     return {} if rate is None else {f"client-auth-failures:ip:{client_ip(request)}": rate}
 
 
@@ -112,7 +112,7 @@ class PerClientThrottle(BaseThrottle):
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        rate = settings.RATE_LIMIT_INCOMING_API_PER_CLIENT
+        rate = app_settings.RATE_LIMIT_INCOMING_API_PER_CLIENT
         client = self.client_id(request)
         if rate is None or client is None:
             return True

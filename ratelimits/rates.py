@@ -3,8 +3,6 @@
 import re
 from dataclasses import dataclass
 
-from django.core.exceptions import ImproperlyConfigured
-
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(r"(\d+)/(\d*)([smhd])")
 
@@ -15,19 +13,20 @@ class Rate:
     seconds: int
 
 
-def parse_rate(value: str, *, name: str) -> Rate | None:
+def parse_rate(value: str) -> Rate | None:
     """The rate `value` spells, or None (no limit) for `""`, `"0"` or a zero count.
 
-    A malformed value stops the process at startup rather than silently not limiting.
+    A malformed value is a ValueError: ratelimits' system check then stops the process
+    at start rather than silently not limiting.
     """
     text = value.replace(" ", "")
     if text in ("", "0"):
         return None
     match = _RATE.fullmatch(text)
     if match is None or (match[2] and int(match[2]) == 0):
-        raise ImproperlyConfigured(
-            f"{name} must look like 600/m or 100/10s (units s, m, h, d), or be 0 or empty "
-            f"to disable; got {value!r}."
+        raise ValueError(
+            "must look like 600/m or 100/10s (units s, m, h, d), or be 0 or empty to "
+            f"disable; got {value!r}."
         )
     limit = int(match[1])
     if limit == 0:

@@ -1,10 +1,7 @@
-"""Settings, read from the environment.
-
-`REALGEEKS_MODE` is `local` for `make run` and the tests, and `production` everywhere
-else (the default). Local mode supplies a throwaway secret key and allows conveniences
-that production refuses: DEBUG, plain-http cookies, and http redirect URIs on hosts
-other than loopback.
-"""
+"""Django's and the libraries' settings, from the environment (docs/configuration.md).
+`REALGEEKS_MODE` is `local` for `make run` and the tests, else `production`, which has no
+default secret key and refuses DEBUG, plain-http cookies and non-loopback http redirect
+URIs. Our apps declare their own settings in their conf.py (core/conf.py)."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -12,12 +9,15 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from ratelimits.rates import parse_rate
-from subscriptions.crypto import check_keys as check_subscription_secret_keys
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def env_values(names: str) -> dict[str, str]:
+    """Those of the (whitespace-separated) variables that are set, unparsed."""
+    return {name: env.str(name) for name in names.split() if name in env}
+
 
 REALGEEKS_MODE = env.str("REALGEEKS_MODE", default="production")
 if REALGEEKS_MODE not in ("local", "production"):
@@ -29,7 +29,6 @@ if LOCAL_MODE:
     DEBUG = env.bool("DEBUG", default=True)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 else:
-    # No default: production must be given one, and fails to start without it.
     SECRET_KEY = env.str("SECRET_KEY", default="")
     if not SECRET_KEY:
         raise ImproperlyConfigured(
@@ -83,7 +82,6 @@ WSGI_APPLICATION = "realgeeks.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -108,13 +106,10 @@ DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": f"django.contrib.auth.password_validation.{name}Validator"}
+    for name in ("UserAttributeSimilarity", "MinimumLength", "CommonPassword", "NumericPassword")
 ]
-# Users keep Django's default hasher; the client-secret hasher is only ever chosen
-# explicitly, through OAUTH2_PROVIDER["CLIENT_SECRET_HASHER"].
+# Users keep Django's default; the client-secret hasher is chosen only by OAUTH2_PROVIDER.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
@@ -132,10 +127,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "oauth_provider:connected-apps"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -156,10 +148,7 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not LOCAL_MODE)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if LOCAL_MODE else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not LOCAL_MODE
-# `preload` takes effect only once the registrable domain itself is submitted to
-# hstspreload.org; served from a subdomain it just satisfies `check --deploy`
-# (security.W021). Set SECURE_HSTS_PRELOAD=false when serving from an apex domain whose
-# owner has not agreed to preloading.
+# `preload` on an apex domain: see docs/operations.md (deploy checks) first.
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not LOCAL_MODE)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -168,30 +157,17 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=not LOCAL_MODE):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# The client's address (core.client_ip), for the login lockout and the rate limits:
-# the entry TRUSTED_PROXY_COUNT from the right of CLIENT_IP_HEADER, as the outermost
-# trusted proxy wrote it; REMOTE_ADDR when 0 (local mode: no proxy).
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if LOCAL_MODE else 1)
-CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="X-Forwarded-For")
-
-# Login lockout (django-axes, database handler): LOGIN_FAILURE_LIMIT failed logins for one
-# username from one address lock that pair out for LOGIN_COOLOFF_MINUTES, on the login
-# page and the admin login alike. Attempts while locked out do not extend the lockout, so
-# the time the page names holds; a successful login clears the failures.
+# Login lockout (django-axes, database handler; docs/security.md): failures per username
+# and address, counted outside a lockout only; core's check wants both values positive.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_COOLOFF_MINUTES = env.int("LOGIN_COOLOFF_MINUTES", default=15)
-if AXES_FAILURE_LIMIT < 1 or LOGIN_COOLOFF_MINUTES < 1:
-    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_MINUTES must be positive.")
-AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_COOLOFF_MINUTES)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_COOLOFF_MINUTES", default=15))
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-# axes' AXES_IPWARE_* settings need django-ipware; one resolver serves axes and the limits.
+# One resolver of the client's address for axes and the rate limits (no django-ipware).
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
-# Successful logins are kept (admin: Axes, Access logs) this many days (core.tasks).
-LOGIN_ACCESS_LOG_DAYS = env.int("LOGIN_ACCESS_LOG_DAYS", default=90)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
@@ -224,20 +200,6 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# Subscription secrets are stored encrypted (subscriptions/crypto.py): comma-separated
-# Fernet keys, the first encrypts, all decrypt. Local mode has a fixed, public key
-# (base64 of "local-only-insecure-subscription"); production must be given its own.
-SUBSCRIPTION_SECRET_KEYS = env.list(
-    "SUBSCRIPTION_SECRET_KEYS",
-    cast=str.strip,
-    default=["bG9jYWwtb25seS1pbnNlY3VyZS1zdWJzY3JpcHRpb24="] if LOCAL_MODE else [],
-)
-check_subscription_secret_keys(SUBSCRIPTION_SECRET_KEYS)
-
-# Webhook URLs on private networks are refused outside local mode, unless this
-# deployment's partners really are on a private network.
-WEBHOOK_ALLOW_PRIVATE_NETWORKS = env.bool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", default=False)
-
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth_provider.Application"
 OAUTH2_PROVIDER_GRANT_MODEL = "oauth_provider.Grant"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth_provider.AccessToken"
@@ -255,19 +217,14 @@ OAUTH2_PROVIDER = {
     "DEFAULT_SCOPES": ["leadrouter:connect", "leadrouter:send"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": env.int("OAUTH_CODE_EXPIRE_SECONDS", default=60),
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_ACCESS_TOKEN_EXPIRE_SECONDS", default=3600),
-    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int(
-        "OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", default=60 * 60 * 24 * 90
-    ),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env.int("OAUTH_REFRESH_TOKEN_EXPIRE_SECONDS", default=7776000),
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    # PKCE_REQUIRED keeps its default (True) for django-oauth-toolkit's checks; the
-    # validator decides per client (SiteOAuth2Validator.is_pkce_required).
+    # PKCE_REQUIRED keeps its default; the validator decides per client (docs/decisions.md).
     "CLIENT_SECRET_HASHER": "client_secret_sha256",
     "REQUEST_APPROVAL_PROMPT": "force",
-    # https only outside local mode; Application.get_allowed_schemes() adds http back
-    # for loopback redirect URIs alone (RFC 8252 §7.3), which Application.clean() and
-    # redirect_uri_allowed() enforce.
+    # Outside local mode, http only for loopback redirect URIs (docs/operations.md).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if LOCAL_MODE else ["https"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token"],
@@ -280,97 +237,32 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
-    # An http scheme in ALLOWED_REDIRECT_URI_SCHEMES is a deploy-check error outside
-    # local mode (oauth2_provider.E003).
+    # An http redirect URI scheme outside local mode: a deploy-check error (oauth2_provider.E003).
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": not LOCAL_MODE,
     "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
 }
 
-# `manage.py check --deploy` reports nothing in production mode: no check is silenced.
-SILENCED_SYSTEM_CHECKS: list[str] = []
-
-# Webhook delivery (leads/delivery/), run by `manage.py procrastinate worker`.
-# Seconds before each retry of a 5xx, 408, 429, timeout or connection error, with ±20%
-# jitter (Retry-After is honoured when longer); about three days in all, then failed.
-DELIVERY_RETRY_SCHEDULE = env.list(
-    "DELIVERY_RETRY_SCHEDULE",
-    cast=int,
-    default=[5, 60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400],
-)
-DELIVERY_CONNECT_TIMEOUT = env.float("DELIVERY_CONNECT_TIMEOUT", default=5.0)
-DELIVERY_TOTAL_TIMEOUT = env.float("DELIVERY_TOTAL_TIMEOUT", default=15.0)
-# Requests one worker process keeps in flight to one subscription at most, so that a
-# partner that hangs never takes every slot (WORKER_CONCURRENCY) from the others.
-DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = env.int(
-    "DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION", default=5
-)
-DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = env.int(
-    "DELIVERY_MAX_PENDING_PER_SUBSCRIPTION", default=10000
-)
-# Rate limits (ratelimits/), counted in PostgreSQL: "<requests>/<period>" (s, m, h, d,
-# e.g. "1200/m" or "100/10s"); 0 or empty disables one. Over a limit: 429 + Retry-After.
-RATE_LIMIT_TOKEN_PER_CLIENT = parse_rate(
-    env.str("RATE_LIMIT_TOKEN_PER_CLIENT", default="1200/m"), name="RATE_LIMIT_TOKEN_PER_CLIENT"
-)
-RATE_LIMIT_TOKEN_PER_IP = parse_rate(
-    env.str("RATE_LIMIT_TOKEN_PER_IP", default="1200/m"), name="RATE_LIMIT_TOKEN_PER_IP"
-)
-RATE_LIMIT_INCOMING_API_PER_CLIENT = parse_rate(
-    env.str("RATE_LIMIT_INCOMING_API_PER_CLIENT", default="6000/m"),
-    name="RATE_LIMIT_INCOMING_API_PER_CLIENT",
-)
-# Failed client authentications (wrong client id or secret) per address, on the token,
-# revocation and introspection endpoints and the Incoming Leads API together.
-RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP = parse_rate(
-    env.str("RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP", default="20/10m"),
-    name="RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP",
-)
-
-# The Incoming Leads API answers 413 above this many bytes.
-INCOMING_API_MAX_BODY_BYTES = env.int("INCOMING_API_MAX_BODY_BYTES", default=256 * 1024)
-# Activities (leads/services.py, leads/payloads.py): a lead holds at most
-# LEAD_MAX_ACTIVITIES, one request adds at most LEAD_REQUEST_MAX_ACTIVITIES (more: 422),
-# and an event's body carries the LEAD_PAYLOAD_MAX_ACTIVITIES most recent ones.
-LEAD_MAX_ACTIVITIES = env.int("LEAD_MAX_ACTIVITIES", default=10_000)
-LEAD_REQUEST_MAX_ACTIVITIES = env.int("LEAD_REQUEST_MAX_ACTIVITIES", default=100)
-LEAD_PAYLOAD_MAX_ACTIVITIES = env.int("LEAD_PAYLOAD_MAX_ACTIVITIES", default=100)
-DELIVERY_RETENTION_DAYS = env.int("DELIVERY_RETENTION_DAYS", default=30)
-# Finished procrastinate jobs are deleted after this many hours.
-JOB_RETENTION_HOURS = env.int("JOB_RETENTION_HOURS", default=24 * 7)
-
-# A worker whose heartbeat is older than this is presumed dead (SIGKILL, lost machine):
-# the periodic recovery task (leads.tasks.recover_stalled_jobs, run on
-# DELIVERY_RECOVERY_CRON) requeues the jobs it left in `doing`. Workers send a heartbeat
-# every WORKER_HEARTBEAT_INTERVAL seconds; keep this several intervals long. With the
-# defaults a killed worker's deliveries resume within about 90 s.
-DELIVERY_STALLED_AFTER_SECONDS = env.float("DELIVERY_STALLED_AFTER_SECONDS", default=30.0)
-DELIVERY_RECOVERY_CRON = env.str("DELIVERY_RECOVERY_CRON", default="* * * * *")
-
-# /readyz reports 503 when no worker has sent a heartbeat for this long (seconds).
-READYZ_WORKER_HEARTBEAT_MAX_AGE = env.int("READYZ_WORKER_HEARTBEAT_MAX_AGE", default=60)
-
-# Prometheus /metrics (core/metrics.py). With METRICS_TOKEN set, a scrape must send
-# `Authorization: Bearer <token>`. Without one, metrics are open in local mode and off
-# (/metrics answers 404) in production, which never serves them unauthenticated.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ENABLED = env.bool("METRICS_ENABLED", default=LOCAL_MODE or bool(METRICS_TOKEN))
-if METRICS_ENABLED and not METRICS_TOKEN and not LOCAL_MODE:
-    raise ImproperlyConfigured("METRICS_ENABLED in production needs METRICS_TOKEN.")
+# Our apps' settings: the names <app>/conf.py declares, with their defaults and meaning.
+CORE = env_values("""TRUSTED_PROXY_COUNT CLIENT_IP_HEADER LOGIN_ACCESS_LOG_DAYS
+    READYZ_WORKER_HEARTBEAT_MAX_AGE METRICS_TOKEN METRICS_ENABLED""")
+RATELIMITS = env_values("""RATE_LIMIT_TOKEN_PER_CLIENT RATE_LIMIT_TOKEN_PER_IP
+    RATE_LIMIT_INCOMING_API_PER_CLIENT RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP""")
+SUBSCRIPTIONS = env_values("SUBSCRIPTION_SECRET_KEYS WEBHOOK_ALLOW_PRIVATE_NETWORKS")
+LEADS = env_values("""LEAD_PAYLOAD_MAX_ACTIVITIES DELIVERY_RETENTION_DAYS DELIVERY_TOTAL_TIMEOUT
+    INCOMING_API_MAX_BODY_BYTES LEAD_REQUEST_MAX_ACTIVITIES DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
+    LEAD_MAX_ACTIVITIES DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION WORKER_DATABASE_POOL_MAX_SIZE
+    DELIVERY_RECOVERY_CRON DELIVERY_RETRY_SCHEDULE JOB_RETENTION_HOURS DELIVERY_CONNECT_TIMEOUT""")
 
 PROCRASTINATE_ON_APP_READY = "leads.worker_app.on_app_ready"
-# Connections of one worker process: jobs hold one only for a query at a time.
-WORKER_DATABASE_POOL_MAX_SIZE = env.int("WORKER_DATABASE_POOL_MAX_SIZE", default=20)
 PROCRASTINATE_WORKER_DEFAULTS = {
-    # Deliveries wait on partners, not on the CPU (they run on the event loop): 30 at
-    # once lets six partners hang on their DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION slots
-    # before the others share what is left.
+    # Deliveries wait on partners, not the CPU: six partners may hang on 5 slots each.
     "concurrency": env.int("WORKER_CONCURRENCY", default=30),
-    # A job waiting behind a finished job with the same lock is not woken by NOTIFY;
-    # a short poll picks it up.
+    # A job waiting behind a finished job with the same lock is not woken by NOTIFY: poll.
     "fetch_job_polling_interval": env.float("WORKER_POLLING_INTERVAL", default=0.5),
     "shutdown_graceful_timeout": env.float("WORKER_SHUTDOWN_TIMEOUT", default=30.0),
     "update_heartbeat_interval": env.float("WORKER_HEARTBEAT_INTERVAL", default=10.0),
-    "stalled_worker_timeout": DELIVERY_STALLED_AFTER_SECONDS,
+    # A worker silent this long is presumed dead: leads.tasks.recover_stalled_jobs requeues.
+    "stalled_worker_timeout": env.float("DELIVERY_STALLED_AFTER_SECONDS", default=30.0),
 }
 
 # One JSON object per line in production (LOG_FORMAT=json), readable text in local mode.

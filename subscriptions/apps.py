@@ -1,4 +1,7 @@
 from django.apps import AppConfig
+from django.core import checks
+
+from .checks import check_settings
 
 
 class SubscriptionsConfig(AppConfig):
@@ -14,3 +17,4 @@ class SubscriptionsConfig(AppConfig):
         connection_disconnecting.connect(
             delete_subscription_of_disconnected_app, dispatch_uid="subscriptions-disconnect"
         )
+        checks.register(check_settings)

@@ -22,6 +22,8 @@ from django.conf import settings
 
 from core.text import is_storable_text
 
+from .conf import app_settings
+
 MAX_URL_LENGTH = 2048
 MAX_HOST_LENGTH = 253  # RFC 1035 §2.3.4: 255 octets on the wire, with length octets
 MAX_LABEL_LENGTH = 63  # RFC 1035 §2.3.4
@@ -195,7 +197,7 @@ def is_public_address(address: str) -> bool:
 
 
 def private_networks_allowed() -> bool:
-    return settings.LOCAL_MODE or settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS
+    return settings.LOCAL_MODE or app_settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS
 
 
 def lookup(host: str, port: int) -> list[str]:

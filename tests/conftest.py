@@ -1,8 +1,44 @@
 import socket
+from typing import Any
 
 import pytest
 
+from core.conf import AppSettings, declared_settings
 from tests.factories import ApplicationFactory, SiteFactory, UserFactory
+
+
+class Knobs:
+    """pytest-django's `settings`, which also sets our apps' knobs by name:
+    `knobs.DELIVERY_TOTAL_TIMEOUT = 1.0` sets `settings.LEADS["DELIVERY_TOTAL_TIMEOUT"]`
+    (a string is parsed as the environment's would be); other names are Django settings.
+    Restored after the test, like `settings`."""
+
+    def __init__(self, settings) -> None:
+        object.__setattr__(self, "_settings", settings)
+
+    def __getattr__(self, name: str) -> Any:
+        accessor = _declaring(name)
+        return getattr(self._settings if accessor is None else accessor, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        accessor = _declaring(name)
+        if accessor is None:
+            setattr(self._settings, name, value)
+        else:
+            given = getattr(self._settings, accessor.namespace)
+            setattr(self._settings, accessor.namespace, {**given, name: value})
+
+
+def _declaring(name: str) -> AppSettings | None:
+    for _, accessor in declared_settings():
+        if any(setting.name == name for setting in accessor.declarations()):
+            return accessor
+    return None
+
+
+@pytest.fixture
+def knobs(settings) -> Knobs:
+    return Knobs(settings)
 
 
 @pytest.fixture
@@ -29,11 +65,11 @@ def access_token(site, application):
 
 
 @pytest.fixture
-def production_mode(settings):
+def production_mode(knobs):
     """Production's webhook URL policy: no local-mode leniency, no private networks."""
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
-    return settings
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    return knobs
 
 
 class FakeDNS(dict[str, list[str]]):

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import httpx
-from django.conf import settings
 
 from subscriptions.http_transport import CheckedTransport
 from subscriptions.url_policy import UnresolvedHost, UnsafeURL, webhook_destination
+
+from ..conf import app_settings
 
 USER_AGENT = "RealGeeks-LeadRouter/1.0 (PieSync integration)"
 SNIPPET_BYTES = 512
@@ -34,10 +35,10 @@ def new_http_client() -> httpx.AsyncClient:
         follow_redirects=False,
         # Per operation; the 15 s for the whole request is enforced around it (`post`).
         timeout=httpx.Timeout(
-            connect=settings.DELIVERY_CONNECT_TIMEOUT,
-            read=settings.DELIVERY_TOTAL_TIMEOUT,
-            write=settings.DELIVERY_TOTAL_TIMEOUT,
-            pool=settings.DELIVERY_CONNECT_TIMEOUT,
+            connect=app_settings.DELIVERY_CONNECT_TIMEOUT,
+            read=app_settings.DELIVERY_TOTAL_TIMEOUT,
+            write=app_settings.DELIVERY_TOTAL_TIMEOUT,
+            pool=app_settings.DELIVERY_CONNECT_TIMEOUT,
         ),
         transport=CheckedTransport(
             limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
@@ -84,7 +85,7 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     ever)."""
     try:
         async with (
-            asyncio.timeout(settings.DELIVERY_TOTAL_TIMEOUT),
+            asyncio.timeout(app_settings.DELIVERY_TOTAL_TIMEOUT),
             loop_client().stream(
                 "POST", webhook_destination(url), content=body, headers=headers
             ) as response,
@@ -108,7 +109,7 @@ async def post(url: str, *, body: bytes, headers: dict[str, str]) -> Answer:
     except UnsafeURL as exc:
         return Answer(None, f"Refused: {exc}", "", None, refused=True)
     except TimeoutError:
-        limit = settings.DELIVERY_TOTAL_TIMEOUT
+        limit = app_settings.DELIVERY_TOTAL_TIMEOUT
         return Answer(None, f"Timeout: no answer within {limit:g} s", "", None)
     except httpx.TimeoutException as exc:
         return Answer(None, f"Timeout: {type(exc).__name__}", "", None)

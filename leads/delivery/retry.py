@@ -5,8 +5,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from django.conf import settings
-
+from ..conf import app_settings
 from .http import Answer
 
 MAX_RETRY_AFTER = timedelta(hours=24)
@@ -49,7 +48,7 @@ def is_retryable(answer: Answer) -> bool:
 
 def retry_delay(attempt: int, retry_after: timedelta | None) -> float | None:
     """Seconds before the next attempt, or None when the schedule is used up."""
-    schedule: list[int] = settings.DELIVERY_RETRY_SCHEDULE
+    schedule: list[int] = app_settings.DELIVERY_RETRY_SCHEDULE
     if attempt > len(schedule):
         return None
     base = schedule[attempt - 1]

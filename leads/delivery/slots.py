@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from django.conf import settings
+from ..conf import app_settings
 
 SLOT_WAIT_SECONDS = 0.25
 
@@ -41,7 +41,7 @@ def loop_in_flight() -> InFlight:
 @asynccontextmanager
 async def partner_slot(subscription_id: int) -> AsyncIterator[bool]:
     """Yields whether a slot was taken; it is given back on exit."""
-    limit = settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION
+    limit = app_settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION
     in_flight = loop_in_flight()
     async with in_flight.changed:
         try:

@@ -3,14 +3,15 @@
 that encrypted the rows is still configured."""
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
 from django.db import migrations, models
+
+from subscriptions.conf import app_settings
 
 BATCH_SIZE = 500
 
 
 def keys() -> MultiFernet:
-    return MultiFernet([Fernet(key) for key in settings.SUBSCRIPTION_SECRET_KEYS])
+    return MultiFernet([Fernet(key) for key in app_settings.SUBSCRIPTION_SECRET_KEYS])
 
 
 def encrypt_existing(apps, schema_editor):

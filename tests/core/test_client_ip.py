@@ -11,14 +11,14 @@ def request_from(remote_addr: str, **headers: str):
 
 
 @pytest.fixture
-def behind_one_proxy(settings):
-    settings.TRUSTED_PROXY_COUNT = 1
-    settings.CLIENT_IP_HEADER = "X-Forwarded-For"
-    return settings
+def behind_one_proxy(knobs):
+    knobs.TRUSTED_PROXY_COUNT = 1
+    knobs.CLIENT_IP_HEADER = "X-Forwarded-For"
+    return knobs
 
 
-def test_without_a_proxy_the_peer_address_is_the_client(settings):
-    settings.TRUSTED_PROXY_COUNT = 0
+def test_without_a_proxy_the_peer_address_is_the_client(knobs):
+    knobs.TRUSTED_PROXY_COUNT = 0
 
     request = request_from("203.0.113.7", x_forwarded_for="198.51.100.1")
 
@@ -37,8 +37,8 @@ def test_addresses_the_client_forged_to_the_left_are_ignored(behind_one_proxy):
     assert client_ip(request) == "198.51.100.1"
 
 
-def test_behind_two_proxies_the_second_entry_from_the_right_is_the_client(settings):
-    settings.TRUSTED_PROXY_COUNT = 2
+def test_behind_two_proxies_the_second_entry_from_the_right_is_the_client(knobs):
+    knobs.TRUSTED_PROXY_COUNT = 2
 
     request = request_from("10.0.0.3", x_forwarded_for="1.1.1.1, 198.51.100.1, 10.0.0.2")
 
@@ -69,13 +69,13 @@ def test_an_ipv6_client_is_its_64_network(behind_one_proxy):
     assert client_ip(request) == "2001:db8:1:2::"
 
 
-def test_an_ipv4_mapped_ipv6_peer_is_its_ipv4_address(settings):
-    settings.TRUSTED_PROXY_COUNT = 0
+def test_an_ipv4_mapped_ipv6_peer_is_its_ipv4_address(knobs):
+    knobs.TRUSTED_PROXY_COUNT = 0
 
     assert client_ip(request_from("::ffff:203.0.113.7")) == "203.0.113.7"
 
 
-def test_no_address_at_all_is_none(settings):
-    settings.TRUSTED_PROXY_COUNT = 0
+def test_no_address_at_all_is_none(knobs):
+    knobs.TRUSTED_PROXY_COUNT = 0
 
     assert client_ip(request_from("")) is None

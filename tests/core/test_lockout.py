@@ -22,10 +22,10 @@ LOCKED = re.compile(
 
 
 @pytest.fixture
-def limit(settings, db):
-    settings.AXES_FAILURE_LIMIT = 3
-    settings.AXES_COOLOFF_TIME = timedelta(minutes=15)
-    return settings
+def limit(knobs, db):
+    knobs.AXES_FAILURE_LIMIT = 3
+    knobs.AXES_COOLOFF_TIME = timedelta(minutes=15)
+    return knobs
 
 
 def log_in(username: str, password: str = WRONG, *, ip: str = "198.51.100.7", path=LOGIN, **extra):

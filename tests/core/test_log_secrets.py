@@ -23,8 +23,8 @@ def all_logs(caplog):
 
 
 @pytest.mark.django_db(transaction=True)  # the delivery attempt reads committed data
-def test_the_whole_flow_logs_no_credential(all_logs, user, site, application, settings):
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+def test_the_whole_flow_logs_no_credential(all_logs, user, site, application, knobs):
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     browser = logged_in_client(user)  # the password goes through the login form
     code = approve(browser, application, site)["code"]
     tokens = exchange_code(Client(), application, code).json()

@@ -29,8 +29,8 @@ def test_local_mode_without_a_token_serves_the_text_exposition():
     assert "# TYPE realgeeks_deliveries_total counter" in response.content.decode()
 
 
-def test_with_a_token_set_a_scrape_without_it_is_refused(settings):
-    settings.METRICS_TOKEN = TOKEN
+def test_with_a_token_set_a_scrape_without_it_is_refused(knobs):
+    knobs.METRICS_TOKEN = TOKEN
 
     response = Client().get(METRICS)
 
@@ -39,8 +39,8 @@ def test_with_a_token_set_a_scrape_without_it_is_refused(settings):
     assert response["WWW-Authenticate"] == 'Bearer realm="metrics"'
 
 
-def test_with_a_token_set_a_wrong_token_is_refused(settings):
-    settings.METRICS_TOKEN = TOKEN
+def test_with_a_token_set_a_wrong_token_is_refused(knobs):
+    knobs.METRICS_TOKEN = TOKEN
 
     response = Client().get(METRICS, HTTP_AUTHORIZATION="Bearer " + TOKEN[:-1] + "x")
 
@@ -49,16 +49,16 @@ def test_with_a_token_set_a_wrong_token_is_refused(settings):
     assert response["WWW-Authenticate"] == 'Bearer realm="metrics", error="invalid_token"'
 
 
-def test_with_a_token_set_another_scheme_is_refused(settings):
-    settings.METRICS_TOKEN = TOKEN
+def test_with_a_token_set_another_scheme_is_refused(knobs):
+    knobs.METRICS_TOKEN = TOKEN
 
     response = Client().get(METRICS, HTTP_AUTHORIZATION="Basic " + TOKEN)
 
     assert response.status_code == 401
 
 
-def test_with_a_token_set_the_right_token_is_served(settings):
-    settings.METRICS_TOKEN = TOKEN
+def test_with_a_token_set_the_right_token_is_served(knobs):
+    knobs.METRICS_TOKEN = TOKEN
 
     response = Client().get(METRICS, HTTP_AUTHORIZATION="Bearer " + TOKEN)
 
@@ -66,9 +66,9 @@ def test_with_a_token_set_the_right_token_is_served(settings):
     assert "realgeeks_delivery_queue_depth" in response.content.decode()
 
 
-def test_disabled_metrics_answer_404_even_with_the_token(settings):
-    settings.METRICS_ENABLED = False
-    settings.METRICS_TOKEN = TOKEN
+def test_disabled_metrics_answer_404_even_with_the_token(knobs):
+    knobs.METRICS_ENABLED = False
+    knobs.METRICS_TOKEN = TOKEN
 
     response = Client().get(METRICS, HTTP_AUTHORIZATION="Bearer " + TOKEN)
 

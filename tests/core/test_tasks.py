@@ -14,8 +14,8 @@ def login_record(*, days_ago: int) -> AccessLog:
     return record
 
 
-def test_login_access_logs_older_than_the_retention_are_pruned(db, settings):
-    settings.LOGIN_ACCESS_LOG_DAYS = 90
+def test_login_access_logs_older_than_the_retention_are_pruned(db, knobs):
+    knobs.LOGIN_ACCESS_LOG_DAYS = 90
     old = login_record(days_ago=91)
     recent = login_record(days_ago=89)
 

@@ -31,8 +31,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from django.conf import settings
 
+from subscriptions.conf import app_settings
 from tests.leads.worker import BASE_DIR, wait_until
 from tests.test_deploy_check import production_env
 
@@ -150,7 +150,7 @@ def gunicorn(directory: Path, *, database_url: str) -> Iterator[int]:
         env = production_env(
             ALLOWED_HOSTS=SERVER_NAME,
             DATABASE_URL=database_url,
-            SUBSCRIPTION_SECRET_KEYS=",".join(settings.SUBSCRIPTION_SECRET_KEYS),
+            SUBSCRIPTION_SECRET_KEYS=",".join(app_settings.SUBSCRIPTION_SECRET_KEYS),
             PYTHONUNBUFFERED="1",
         )
         command = [sys.executable, "-m", "gunicorn", "realgeeks.wsgi"]

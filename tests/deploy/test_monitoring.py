@@ -74,11 +74,11 @@ def rule_expressions() -> list[str]:
 
 
 @pytest.fixture
-def scrape(db, settings) -> dict[str, str]:
+def scrape(db, knobs) -> dict[str, str]:
     """A real scrape after a request (so the request histogram has a series): the type
     of each metric family it shows, by name."""
-    settings.METRICS_ENABLED = True
-    settings.METRICS_TOKEN = ""
+    knobs.METRICS_ENABLED = True
+    knobs.METRICS_TOKEN = ""
     client = Client()
     assert client.get("/healthz").status_code == 200
     response = client.get("/metrics")

@@ -157,8 +157,8 @@ def test_adding_an_inline_activity_to_an_unchanged_lead_records_no_event(
     assert not LeadEvent.objects.exists()
 
 
-def test_adding_an_activity_to_a_lead_at_its_cap_is_a_form_error(admin_client, lead, settings):
-    settings.LEAD_MAX_ACTIVITIES = 1
+def test_adding_an_activity_to_a_lead_at_its_cap_is_a_form_error(admin_client, lead, knobs):
+    knobs.LEAD_MAX_ACTIVITIES = 1
     Activity.objects.create(lead=lead, type="note", source="Agent", description="Old")
     data = {
         **form_data(lead),

@@ -534,8 +534,8 @@ def test_a_utf_8_byte_order_mark_is_ignored(site, auth):
     assert Lead.objects.get().source == LEAD["source"]
 
 
-def test_body_over_the_limit_is_413(site, auth, settings):
-    settings.INCOMING_API_MAX_BODY_BYTES = 100
+def test_body_over_the_limit_is_413(site, auth, knobs):
+    knobs.INCOMING_API_MAX_BODY_BYTES = 100
 
     response = create(site, {**LEAD, "source_details": "x" * 100}, auth)
 
@@ -543,9 +543,9 @@ def test_body_over_the_limit_is_413(site, auth, settings):
     assert not Lead.objects.exists()
 
 
-def test_chunked_body_over_the_limit_is_413(site, auth, settings):
+def test_chunked_body_over_the_limit_is_413(site, auth, knobs):
     # gunicorn hands a chunked body over with no Content-Length and a terminated stream.
-    settings.INCOMING_API_MAX_BODY_BYTES = 100
+    knobs.INCOMING_API_MAX_BODY_BYTES = 100
     data = json.dumps({**LEAD, "source_details": "x" * 100}).encode()
 
     response = Client().request(
@@ -561,18 +561,18 @@ def test_chunked_body_over_the_limit_is_413(site, auth, settings):
     assert not Lead.objects.exists()
 
 
-def test_body_at_the_limit_is_accepted(site, auth, settings):
+def test_body_at_the_limit_is_accepted(site, auth, knobs):
     body = json.dumps(LEAD)
-    settings.INCOMING_API_MAX_BODY_BYTES = len(body)
+    knobs.INCOMING_API_MAX_BODY_BYTES = len(body)
 
     response = create(site, body, auth)
 
     assert response.status_code == 201
 
 
-def test_body_over_djangos_upload_limit_is_413_not_500(site, auth, settings):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
-    settings.INCOMING_API_MAX_BODY_BYTES = 10_000
+def test_body_over_djangos_upload_limit_is_413_not_500(site, auth, knobs):
+    knobs.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    knobs.INCOMING_API_MAX_BODY_BYTES = 10_000
 
     response = create(site, {**LEAD, "source_details": "x" * 2000}, auth)
 
@@ -720,9 +720,9 @@ def assert_too_many_activities(response) -> str:
 
 
 def test_a_request_adding_more_activities_than_allowed_is_422_and_writes_nothing(
-    site, auth, lead, settings
+    site, auth, lead, knobs
 ):
-    settings.LEAD_REQUEST_MAX_ACTIVITIES = 3
+    knobs.LEAD_REQUEST_MAX_ACTIVITIES = 3
 
     for response in (
         create(site, {**LEAD, "activities": activities(4)}, auth),
@@ -737,8 +737,8 @@ def test_a_request_adding_more_activities_than_allowed_is_422_and_writes_nothing
     assert call("POST", activities_path(site.uuid, lead.id), activities(3), auth).status_code == 201
 
 
-def test_a_lead_holding_its_most_activities_refuses_more(site, auth, lead, settings):
-    settings.LEAD_MAX_ACTIVITIES = 5
+def test_a_lead_holding_its_most_activities_refuses_more(site, auth, lead, knobs):
+    knobs.LEAD_MAX_ACTIVITIES = 5
     path = activities_path(site.uuid, lead.id)
     assert call("POST", path, activities(4), auth).status_code == 201
 

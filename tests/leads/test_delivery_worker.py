@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.db import transaction
 
+from leads.conf import app_settings
 from leads.models import Delivery, DeliveryState, Lead, LeadEvent
 from leads.services import deliveries_redeliver, lead_create, lead_update
 from subscriptions.models import Subscription
@@ -508,7 +508,7 @@ def test_one_failing_partner_never_delays_another(worker, receiver, site):
     )
     assert not Delivery.objects.filter(subscription=slow, state=DeliveryState.DELIVERED).exists()
     # A hanging partner holds at most its share of the worker's slots.
-    assert 1 <= len(receiver.requests("/a")) <= settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION
+    assert 1 <= len(receiver.requests("/a")) <= app_settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION
     hang.set()
 
 

@@ -117,8 +117,8 @@ def test_a_retryable_answer_counts_retried_and_no_latency(receiver, site, applic
 
 
 @in_worker
-def test_a_partner_without_a_free_slot_counts_deferred(receiver, site, application, settings):
-    settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
+def test_a_partner_without_a_free_slot_counts_deferred(receiver, site, application, knobs):
+    knobs.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
     delivery = pending_delivery(site, application, receiver.url("/hook"))
     subscription_id = delivery.subscription_id
     assert subscription_id is not None
@@ -155,9 +155,9 @@ def test_deleting_a_subscription_counts_its_pending_deliveries_cancelled(
 
 
 def test_a_delivery_refused_for_a_full_backlog_counts_failed(
-    receiver, site, application, settings, on_commit
+    receiver, site, application, knobs, on_commit
 ):
-    settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = 1
+    knobs.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = 1
     pending_delivery(site, application, receiver.url("/hook"))
     before = scrape()
 

@@ -163,8 +163,8 @@ def sent_descriptions(document) -> list[str]:
     return [activity["description"] for activity in document["activities"]]
 
 
-def test_an_updated_event_carries_the_most_recent_activities_and_the_total(site, settings):
-    settings.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
+def test_an_updated_event_carries_the_most_recent_activities_and_the_total(site, knobs):
+    knobs.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
     lead = services.lead_create(site=site, fields={"source": "Zillow"})
     services.activities_add(site=site, lead_id=lead.pk, activities=list(reversed(notes(5))))
 
@@ -175,8 +175,8 @@ def test_an_updated_event_carries_the_most_recent_activities_and_the_total(site,
     assert document["activities_total"] == 5
 
 
-def test_a_created_event_is_capped_too(site, settings):
-    settings.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
+def test_a_created_event_is_capped_too(site, knobs):
+    knobs.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
 
     lead = services.lead_create(site=site, fields={"source": "Zillow"}, activities=notes(4))
 
@@ -185,8 +185,8 @@ def test_a_created_event_is_capped_too(site, settings):
     assert document["activities_total"] == 4
 
 
-def test_at_the_cap_the_body_has_no_total(site, settings):
-    settings.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
+def test_at_the_cap_the_body_has_no_total(site, knobs):
+    knobs.LEAD_PAYLOAD_MAX_ACTIVITIES = 3
 
     lead = services.lead_create(site=site, fields={"source": "Zillow"}, activities=notes(3))
 

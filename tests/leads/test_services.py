@@ -131,8 +131,8 @@ def test_create_with_existing_id_is_409_and_records_nothing(site, subscription, 
     assert not LeadEvent.objects.exists()
 
 
-def test_backlog_limit_fails_the_delivery_instead_of_queueing(site, subscription, settings):
-    settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = 1
+def test_backlog_limit_fails_the_delivery_instead_of_queueing(site, subscription, knobs):
+    knobs.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = 1
     services.lead_create(site=site, fields=FIELDS)
 
     second = services.lead_create(site=site, fields=FIELDS)
@@ -349,9 +349,9 @@ def test_prune_keeps_recent_deliveries_and_failed_ones(lead, subscription):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_additions_never_take_a_lead_past_its_most_activities(site, settings):
+def test_concurrent_additions_never_take_a_lead_past_its_most_activities(site, knobs):
     """Each thread has its own database connection, so the additions really race."""
-    settings.LEAD_MAX_ACTIVITIES = 5
+    knobs.LEAD_MAX_ACTIVITIES = 5
     lead = Lead.objects.create(site=site, **FIELDS)
     start = threading.Barrier(10)
     outcomes: list[str] = []

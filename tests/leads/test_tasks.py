@@ -35,8 +35,8 @@ def add_job(status: str, finished_hours_ago: int) -> int:
     return job_id
 
 
-def test_prune_finished_jobs_deletes_old_finished_jobs_and_keeps_the_rest(settings):
-    settings.JOB_RETENTION_HOURS = 24
+def test_prune_finished_jobs_deletes_old_finished_jobs_and_keeps_the_rest(knobs):
+    knobs.JOB_RETENTION_HOURS = 24
     old_success = add_job("succeeded", 48)
     old_failure = add_job("failed", 48)
     recent = add_job("succeeded", 1)

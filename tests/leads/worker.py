@@ -28,7 +28,6 @@ from urllib.parse import quote
 
 import psycopg
 from cryptography.fernet import Fernet
-from django.conf import settings
 from django.db.models import QuerySet
 from procrastinate.contrib.django.utils import connector_params
 from psycopg_pool import AsyncConnectionPool
@@ -36,6 +35,7 @@ from psycopg_pool import AsyncConnectionPool
 from leads.delivery.attempt import deliver_once
 from leads.models import Delivery
 from leads.worker_app import worker_pool
+from subscriptions.conf import app_settings
 from subscriptions.models import Subscription
 
 # Generous: other test runs share the machine.
@@ -83,7 +83,7 @@ def deliver_now(delivery: Delivery) -> None:
 def corrupt_secret(subscriptions: QuerySet[Subscription]) -> None:
     """A stored secret that decrypts to bytes that are not UTF-8: decrypting it raises
     UnicodeDecodeError, an error nothing in the send path expects."""
-    key = Fernet(settings.SUBSCRIPTION_SECRET_KEYS[0])
+    key = Fernet(app_settings.SUBSCRIPTION_SECRET_KEYS[0])
     subscriptions.update(secret_encrypted=key.encrypt(b"\xff\xfe").decode())
 
 

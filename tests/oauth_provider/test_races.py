@@ -34,10 +34,10 @@ TIMEOUT = 30  # seconds, for one request and for one round's threads
 
 
 @pytest.fixture
-def no_rate_limits(settings):
+def no_rate_limits(knobs):
     """Hundreds of token requests in seconds are the point here, not what the limits count."""
-    settings.RATE_LIMIT_TOKEN_PER_CLIENT = None
-    settings.RATE_LIMIT_TOKEN_PER_IP = None
+    knobs.RATE_LIMIT_TOKEN_PER_CLIENT = None
+    knobs.RATE_LIMIT_TOKEN_PER_IP = None
 
 
 Request = Callable[[httpx.Client], httpx.Response]

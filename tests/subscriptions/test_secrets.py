@@ -24,6 +24,9 @@ BODY = {"url": "https://api.piesync.test/v1/realgeeks", "secret": SECRET}
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
 LOCAL_KEY = "bG9jYWwtb25seS1pbnNlY3VyZS1zdWJzY3JpcHRpb24="  # local mode's (docs/configuration.md)
+PRINT_KEYS = (
+    "from subscriptions.conf import app_settings; print(app_settings.SUBSCRIPTION_SECRET_KEYS)"
+)
 UNAVAILABLE = {"error": "Subscription secret unavailable; PUT the subscription again to replace it"}
 
 
@@ -45,9 +48,9 @@ def rotate(**options: int) -> str:
 
 
 @pytest.fixture
-def old_key(settings):
-    settings.SUBSCRIPTION_SECRET_KEYS = [OLD_KEY]
-    return settings
+def old_key(knobs):
+    knobs.SUBSCRIPTION_SECRET_KEYS = [OLD_KEY]
+    return knobs
 
 
 # --- at rest ---------------------------------------------------------------------------
@@ -261,7 +264,7 @@ def test_production_mode_without_subscription_secret_keys_does_not_start():
     result = manage("check", env=env)
 
     assert result.returncode != 0
-    assert "ImproperlyConfigured" in result.stderr
+    assert "subscriptions.E002" in result.stderr
     assert "SUBSCRIPTION_SECRET_KEYS must be set" in result.stderr
 
 
@@ -277,7 +280,7 @@ def test_production_mode_with_a_malformed_key_does_not_start_nor_print_it():
 
 
 def test_production_mode_reads_a_comma_separated_key_list():
-    code = "from django.conf import settings; print(settings.SUBSCRIPTION_SECRET_KEYS)"
+    code = PRINT_KEYS
 
     result = manage(
         "shell", "-c", code, env=production_env(SUBSCRIPTION_SECRET_KEYS=f"{NEW_KEY}, {OLD_KEY}")
@@ -290,7 +293,7 @@ def test_production_mode_reads_a_comma_separated_key_list():
 def test_local_mode_without_keys_uses_the_fixed_local_key():
     env = production_env(REALGEEKS_MODE="local")
     del env["SUBSCRIPTION_SECRET_KEYS"]
-    code = "from django.conf import settings; print(settings.SUBSCRIPTION_SECRET_KEYS)"
+    code = PRINT_KEYS
 
     result = manage("shell", "-c", code, env=env)
 

@@ -216,9 +216,9 @@ def test_private_networks_accepted_when_the_deployment_allows_them(
     assert Subscription.objects.get().url == url
 
 
-def test_local_mode_accepts_loopback(settings, site, access_token):
-    settings.LOCAL_MODE = True
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+def test_local_mode_accepts_loopback(knobs, site, access_token):
+    knobs.LOCAL_MODE = True
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
     response = put_url(site, access_token, "http://127.0.0.1:8000/webhook")
 

@@ -52,12 +52,12 @@ def pending_delivery(site, application, url: str) -> Delivery:
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::ffff:127.0.0.1]"])
 def test_outside_local_mode_a_private_address_is_refused_at_send_time(
-    receiver, site, application, settings, host
+    receiver, site, application, knobs, host
 ):
     # Stored while private networks were allowed (or the host resolved elsewhere then).
     delivery = pending_delivery(site, application, f"http://{host}:{receiver.port}/hook")
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
     deliver_now(delivery)
 
@@ -70,11 +70,11 @@ def test_outside_local_mode_a_private_address_is_refused_at_send_time(
     assert receiver.requests() == []
 
 
-def test_the_guard_is_what_refused_it(receiver, site, application, settings):
+def test_the_guard_is_what_refused_it(receiver, site, application, knobs):
     """The same delivery outside local mode, with private networks allowed, goes out."""
     delivery = pending_delivery(site, application, receiver.url("/hook"))
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
 
     deliver_now(delivery)
 
@@ -86,11 +86,11 @@ def test_the_guard_is_what_refused_it(receiver, site, application, settings):
     )
 
 
-def test_a_host_that_does_not_resolve_at_send_time_is_retried(site, application, settings, dns):
+def test_a_host_that_does_not_resolve_at_send_time_is_retried(site, application, knobs, dns):
     """A DNS failure passes like a connection error; PUT made sure the name resolved."""
     delivery = pending_delivery(site, application, "http://hooks.partner.test/hook")
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
     with pytest.raises(RetryDelivery):
         deliver_now(delivery)
@@ -102,7 +102,7 @@ def test_a_host_that_does_not_resolve_at_send_time_is_retried(site, application,
 
 
 def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
-    receiver, site, application, settings, dns
+    receiver, site, application, knobs, dns
 ):
     """The name is resolved and checked once, and the request is sent to that address
     (no second lookup a DNS rebinding could answer differently), with the partner's
@@ -110,8 +110,8 @@ def test_the_connection_goes_to_the_checked_address_with_the_partner_host_name(
     receiver's address."""
     dns["partner.example"] = ["127.0.0.1"]
     delivery = pending_delivery(site, application, f"http://partner.example:{receiver.port}/hook")
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
 
     deliver_now(delivery)
 
@@ -136,7 +136,7 @@ class ChangingDNS(FakeDNS):
 
 
 def test_the_connection_goes_to_the_address_checked_even_if_dns_answers_differently_later(
-    receiver, site, application, settings, monkeypatch
+    receiver, site, application, knobs, monkeypatch
 ):
     """Later lookups point at 127.0.0.2, where nothing listens: the request reaches the
     receiver only if the connection goes to the address the check saw, not to the name
@@ -144,8 +144,8 @@ def test_the_connection_goes_to_the_address_checked_even_if_dns_answers_differen
     changing = ChangingDNS(first=["127.0.0.1"], later=["127.0.0.2"])
     delivery = pending_delivery(site, application, f"http://partner.example:{receiver.port}/hook")
     monkeypatch.setattr("subscriptions.url_policy.lookup", changing.lookup)
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
 
     deliver_now(delivery)
 
@@ -265,11 +265,11 @@ def deliver_in_turn(deliveries: list[Delivery]) -> None:
 
 
 @pytest.fixture
-def shared_address(dns, settings):
+def shared_address(dns, knobs):
     """Two partner names at the same address, checked as outside local mode."""
     dns["a.example"] = dns["b.example"] = ["127.0.0.1"]
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True  # the address check passes 127.0.0.1
     return dns
 
 
@@ -318,10 +318,10 @@ def test_requests_to_one_host_name_reuse_its_connection_and_its_lookup(
 @pytest.mark.parametrize("host", ["bücher.test", "BÜCHER.test"])
 @pytest.mark.parametrize("mode", ["local", "private-networks-allowed"])
 def test_an_international_domain_name_is_looked_up_and_sent_as_its_a_label(
-    receiver, site, application, settings, dns, mode, host
+    receiver, site, application, knobs, dns, mode, host
 ):
-    settings.LOCAL_MODE = mode == "local"
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = mode != "local"
+    knobs.LOCAL_MODE = mode == "local"
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = mode != "local"
     dns["xn--bcher-kva.test"] = ["127.0.0.1"]
     delivery = pending_delivery(site, application, f"http://{host}:{receiver.port}/hook")
 
@@ -358,12 +358,12 @@ def test_a_stored_url_the_rules_now_refuse_fails_unsent_with_the_reason(
     ids=["nat64-loopback", "6to4-loopback", "public-and-private"],
 )
 def test_a_name_now_resolving_to_a_private_address_is_refused_at_send_time(
-    site, application, settings, dns, addresses
+    site, application, knobs, dns, addresses
 ):
     delivery = pending_delivery(site, application, "https://hooks.partner.test/hook")
     dns["hooks.partner.test"] = addresses
-    settings.LOCAL_MODE = False
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
+    knobs.LOCAL_MODE = False
+    knobs.WEBHOOK_ALLOW_PRIVATE_NETWORKS = False
 
     deliver_now(delivery)
 
@@ -377,14 +377,14 @@ def test_a_name_now_resolving_to_a_private_address_is_refused_at_send_time(
 
 
 def test_after_a_key_rotation_deliveries_are_signed_with_the_same_secret(
-    receiver, site, application, settings
+    receiver, site, application, knobs
 ):
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    settings.SUBSCRIPTION_SECRET_KEYS = [old_key]
+    knobs.SUBSCRIPTION_SECRET_KEYS = [old_key]
     delivery = pending_delivery(site, application, receiver.url("/hook"))
-    settings.SUBSCRIPTION_SECRET_KEYS = [new_key, old_key]
+    knobs.SUBSCRIPTION_SECRET_KEYS = [new_key, old_key]
     call_command("rotate_subscription_secrets", stdout=StringIO())
-    settings.SUBSCRIPTION_SECRET_KEYS = [new_key]
+    knobs.SUBSCRIPTION_SECRET_KEYS = [new_key]
 
     deliver_now(delivery)
 
@@ -395,11 +395,11 @@ def test_after_a_key_rotation_deliveries_are_signed_with_the_same_secret(
 
 
 def test_a_secret_no_key_decrypts_fails_the_delivery_with_the_reason_unsent(
-    receiver, site, application, settings
+    receiver, site, application, knobs
 ):
-    settings.SUBSCRIPTION_SECRET_KEYS = [Fernet.generate_key().decode()]
+    knobs.SUBSCRIPTION_SECRET_KEYS = [Fernet.generate_key().decode()]
     delivery = pending_delivery(site, application, receiver.url("/hook"))
-    settings.SUBSCRIPTION_SECRET_KEYS = [Fernet.generate_key().decode()]  # removed too early
+    knobs.SUBSCRIPTION_SECRET_KEYS = [Fernet.generate_key().decode()]  # removed too early
 
     deliver_now(delivery)  # no exception: the job ends
 
@@ -417,9 +417,9 @@ def test_a_secret_no_key_decrypts_fails_the_delivery_with_the_reason_unsent(
 # answers that deserve another try
 
 
-def test_a_timeout_is_retried(receiver, site, application, settings):
-    settings.DELIVERY_CONNECT_TIMEOUT = 0.5
-    settings.DELIVERY_TOTAL_TIMEOUT = 1.0
+def test_a_timeout_is_retried(receiver, site, application, knobs):
+    knobs.DELIVERY_CONNECT_TIMEOUT = 0.5
+    knobs.DELIVERY_TOTAL_TIMEOUT = 1.0
     receiver.script("/hook", Reply(delay=3))
     delivery = pending_delivery(site, application, receiver.url("/hook"))
 
@@ -432,7 +432,7 @@ def test_a_timeout_is_retried(receiver, site, application, settings):
     assert delivery.last_status_code is None
     assert delivery.last_error.startswith("Timeout")
     assert delivery.next_attempt_at is not None
-    assert raised.value.delay == pytest.approx(settings.DELIVERY_RETRY_SCHEDULE[0], rel=0.21)
+    assert raised.value.delay == pytest.approx(knobs.DELIVERY_RETRY_SCHEDULE[0], rel=0.21)
 
 
 @pytest.fixture
@@ -463,10 +463,8 @@ def trickling_partner():
     thread.join(timeout=5)
 
 
-def test_the_whole_request_is_cut_at_the_total_timeout(
-    trickling_partner, site, application, settings
-):
-    settings.DELIVERY_TOTAL_TIMEOUT = 1.0
+def test_the_whole_request_is_cut_at_the_total_timeout(trickling_partner, site, application, knobs):
+    knobs.DELIVERY_TOTAL_TIMEOUT = 1.0
     delivery = pending_delivery(site, application, trickling_partner)
 
     started = time.monotonic()
@@ -521,9 +519,9 @@ def test_other_4xx_fail_at_once(receiver, site, application, status):
 
 
 def test_a_partner_with_every_slot_taken_is_not_called_and_the_delivery_waits(
-    receiver, site, application, settings
+    receiver, site, application, knobs
 ):
-    settings.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
+    knobs.DELIVERY_MAX_IN_FLIGHT_PER_SUBSCRIPTION = 1
     delivery = pending_delivery(site, application, receiver.url("/hook"))
     subscription_id = delivery.subscription_id
     assert subscription_id is not None
@@ -603,9 +601,9 @@ def test_a_503_with_a_binary_body_is_recorded_and_retried(receiver, site, applic
 
 
 def test_an_unexpected_error_is_recorded_with_its_reason_and_retried_on_the_schedule(
-    receiver, site, application, settings
+    receiver, site, application, knobs
 ):
-    settings.DELIVERY_RETRY_SCHEDULE = [5, 60]
+    knobs.DELIVERY_RETRY_SCHEDULE = [5, 60]
     delivery = pending_delivery(site, application, receiver.url("/hook"))
     corrupt_secret(Subscription.objects.filter(deliveries=delivery))
 
@@ -621,9 +619,9 @@ def test_an_unexpected_error_is_recorded_with_its_reason_and_retried_on_the_sche
 
 
 def test_an_unexpected_error_with_the_schedule_used_up_fails_the_delivery(
-    receiver, site, application, settings
+    receiver, site, application, knobs
 ):
-    settings.DELIVERY_RETRY_SCHEDULE = [5]
+    knobs.DELIVERY_RETRY_SCHEDULE = [5]
     delivery = pending_delivery(site, application, receiver.url("/hook"))
     Delivery.objects.filter(pk=delivery.pk).update(attempts=1)
     corrupt_secret(Subscription.objects.filter(deliveries=delivery))

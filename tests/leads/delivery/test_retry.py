@@ -7,8 +7,8 @@ from email.utils import format_datetime
 from leads.delivery.retry import parse_retry_after, retry_delay
 
 
-def test_retry_delays_follow_the_schedule_with_jitter_then_stop(settings):
-    settings.DELIVERY_RETRY_SCHEDULE = [5, 60, 300]
+def test_retry_delays_follow_the_schedule_with_jitter_then_stop(knobs):
+    knobs.DELIVERY_RETRY_SCHEDULE = [5, 60, 300]
 
     for attempt, base in enumerate([5, 60, 300], start=1):
         delays = {retry_delay(attempt, None) for _ in range(50)}
@@ -17,8 +17,8 @@ def test_retry_delays_follow_the_schedule_with_jitter_then_stop(settings):
     assert retry_delay(4, None) is None
 
 
-def test_retry_after_lengthens_the_delay_but_never_shortens_it(settings):
-    settings.DELIVERY_RETRY_SCHEDULE = [5]
+def test_retry_after_lengthens_the_delay_but_never_shortens_it(knobs):
+    knobs.DELIVERY_RETRY_SCHEDULE = [5]
 
     assert retry_delay(1, timedelta(seconds=30)) == 30
     delay = retry_delay(1, timedelta(seconds=1))
