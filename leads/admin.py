@@ -267,6 +267,8 @@ class DeliveryAdmin(UUIDSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg
             subscription.application.name, title=f"{subscription.site.domain} → {subscription.url}"
         )
 
+    # `status` and `next_attempt`: the fields under shorter headers, so that the log's
+    # columns fit a 1280 px screen (tests/leads/test_admin_browser.py).
     @admin.display(description="HTTP", ordering="last_status_code")
     def status(self, delivery: Delivery) -> int | None:
         return delivery.last_status_code

@@ -5,8 +5,10 @@ activities compact. Debian's Chromium, driven by Playwright, as in
 tests/oauth_provider/test_browser.py; a missing browser fails this test, never skips.
 """
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -18,6 +20,8 @@ from leads import services
 from leads.models import Delivery, DeliveryState, Lead
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, UserFactory
 from tests.oauth_provider.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 WIDTH = 1280
 # The lead change form with three activities: one screen and a half, not three.
@@ -44,12 +48,13 @@ NAMES = [
 
 
 @pytest.fixture
-def admin_pages(live_server, transactional_db, monkeypatch) -> Iterator[Page]:
+def admin_page(live_server, transactional_db, monkeypatch) -> Iterator[Page]:
     """A logged-in superuser's page, 1280 px wide, and a few rows of realistic data."""
     # Playwright's sync API runs an event loop in this thread; the ORM calls are still
     # synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     assert CHROMIUM.exists(), f"Chromium is required at {CHROMIUM} (apt-get install chromium)"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     admin = User.objects.create_superuser("admin", "admin@example.com", "admin-password")
     client = Client()
     client.force_login(admin)
@@ -121,7 +126,7 @@ def activities() -> list[services.ActivityData]:
     ]
 
 
-def horizontal_fit(page: Page) -> dict[str, float]:
+def horizontal_fit(page: Page) -> dict[str, Any]:
     """The page's width, and the table's: the admin scrolls a wide table inside its box
     (`.results`), so the page itself never overflows; the table must fit that box."""
     return page.evaluate(
@@ -151,8 +156,8 @@ def horizontal_fit(page: Page) -> dict[str, float]:
         "admin:customer_sites_site_changelist",
     ],
 )
-def test_changelist_fits_1280_px(admin_pages, live_server, changelist):
-    page = admin_pages
+def test_changelist_fits_1280_px(admin_page, live_server, changelist):
+    page = admin_page
     page.goto(live_server.url + reverse(changelist))
     name = changelist.split(":")[1]
     page.screenshot(path=str(SCREENSHOTS / f"admin-{name}-1280.png"), full_page=True)
@@ -165,8 +170,8 @@ def test_changelist_fits_1280_px(admin_pages, live_server, changelist):
     assert fit["lastHeaderRight"] <= min(fit["boxRight"], fit["innerWidth"]), fit
 
 
-def test_lead_change_form_is_compact(admin_pages, live_server):
-    page = admin_pages
+def test_lead_change_form_is_compact(admin_page, live_server):
+    page = admin_page
     lead = Lead.objects.get(first_name="Jack")
     page.goto(live_server.url + reverse("admin:leads_lead_change", args=[lead.pk]))
     page.screenshot(path=str(SCREENSHOTS / "admin-lead-change-1280.png"), full_page=True)
@@ -176,16 +181,24 @@ def test_lead_change_form_is_compact(admin_pages, live_server):
             scrollWidth: document.documentElement.scrollWidth,
             scrollHeight: document.documentElement.scrollHeight,
             innerWidth: window.innerWidth,
+            inlineRight: document.querySelector('#activities-group table')
+                .getBoundingClientRect().right,
+            groupRight: document.querySelector('#activities-group')
+                .getBoundingClientRect().right,
         })"""
     )
 
     assert page.locator("#activities-group tbody tr.has_original").count() == 3
     assert size["scrollWidth"] <= size["innerWidth"], size
+    assert size["inlineRight"] <= size["groupRight"], size
     assert size["scrollHeight"] < MAX_LEAD_FORM_HEIGHT, size
+    properties = [page.locator(f"#id_activities-{n}-property").input_value() for n in range(3)]
+    assert json.loads(properties[0]) == activities()[0].property
+    assert properties[1:] == ["", ""]  # no property: empty, not `null`
 
 
-def test_delivery_body_wraps_within_the_page(admin_pages, live_server):
-    page = admin_pages
+def test_delivery_body_wraps_within_the_page(admin_page, live_server):
+    page = admin_page
     delivery = Delivery.objects.filter(lead__first_name="Jack", action="created").get()
     page.goto(live_server.url + reverse("admin:leads_delivery_change", args=[delivery.pk]))
     page.screenshot(path=str(SCREENSHOTS / "admin-delivery-change-1280.png"), full_page=True)
