@@ -31,7 +31,7 @@ CONTACT_FIELDS = (
 class Role(models.TextChoices):
     BUYER = "Buyer"
     SELLER = "Seller"
-    BUYER_AND_SELLER = "Buyer and Seller"
+    BUYER_AND_SELLER = "Buyer and Seller", "Buyer and Seller"
     RENTER = "Renter"
     # Set only by the potential-seller endpoint (someone who used the home-valuation tool).
     POTENTIAL_SELLER = "Potential Seller"
@@ -103,13 +103,13 @@ class LeadEvent(models.Model):
         ordering = ["created"]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.lead_id}"
+        return f"{self.action} · {self.lead}"
 
 
 class DeliveryState(models.TextChoices):
     PENDING = "pending"
     DELIVERED = "delivered"
-    IGNORED = "ignored", "delivered, ignored (406)"
+    IGNORED = "ignored", "Delivered, ignored (406)"
     FAILED = "failed"
     CANCELLED = "cancelled"
 
@@ -146,4 +146,6 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.lead_id} → {self.subscription_id} ({self.state})"
+        """E.g. "created · Jack Johnson → PieSync (delivered)": what an admin recognises."""
+        partner = self.subscription.application.name if self.subscription else "no subscription"
+        return f"{self.action} · {self.lead} → {partner} ({self.state})"

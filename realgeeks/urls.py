@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
@@ -9,6 +9,15 @@ from oauth_provider import urls as oauth_urls
 
 # The admin login says so when django-axes locked the account out (core.lockout).
 admin.site.login_form = AdminLoginForm
+admin.site.site_header = admin.site.site_title = "Real Geeks admin"
+admin.site.index_title = "Leads, sites and partners"
+# "View site": the service has no home page ("/" is a 404); the connected-apps page is
+# where every Real Geeks user, admins too, lands after logging in. Lazy: resolved when
+# rendered, once this URLconf has loaded.
+admin.site.site_url = reverse_lazy("oauth_provider:connected-apps")  # type: ignore[assignment]
+# The change lists get the whole width of a 1280 px screen; the breadcrumbs and the index
+# still lead everywhere.
+admin.site.enable_nav_sidebar = False
 
 READ = ["get", "head"]
 

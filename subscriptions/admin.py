@@ -3,6 +3,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from core.admin_ui import ADMIN_CSS, truncated
 
 from .models import DEACTIVATED_BY_STAFF, MAX_SECRET_LENGTH, Subscription
 from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
@@ -56,13 +59,31 @@ class SubscriptionForm(forms.ModelForm):  # type: ignore[type-arg]  # generic on
 @admin.register(Subscription)
 class SubscriptionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic only in the stubs
     form = SubscriptionForm
-    list_display = ["site", "application", "url", "masked_secret", "active", "updated"]
+    list_display = [
+        "site_domain",
+        "application",
+        "webhook_url",
+        "masked_secret",
+        "active",
+        "updated",
+    ]
     list_filter = ["active", "application"]
     list_select_related = ["site", "application"]
     search_fields = ["site__domain", "url", "=site__uuid"]
     raw_id_fields = ["site", "application"]
     readonly_fields = ["deactivated_at", "deactivated_reason", "created", "updated"]
     actions = ["deactivate", "activate"]
+
+    class Media:
+        css = {"all": [ADMIN_CSS]}
+
+    @admin.display(description="site", ordering="site__domain")
+    def site_domain(self, subscription: Subscription) -> SafeString:
+        return truncated(subscription.site.domain)
+
+    @admin.display(description="URL", ordering="url")
+    def webhook_url(self, subscription: Subscription) -> SafeString:
+        return truncated(subscription.url)
 
     @admin.display(description="secret")
     def masked_secret(self, subscription: Subscription) -> str:

@@ -148,7 +148,7 @@ def test_the_admin_login_locks_out_with_its_own_page(limit):
     assert response.status_code == 429
     assert int(response["Retry-After"]) in range(899, 901)
     assert LOCKED.search(page_text(response))
-    assert "Django administration" in page_text(response)  # the admin's own look
+    assert "Real Geeks admin" in page_text(response)  # the admin's own look
     assert tags(response, "p", **{"class": "errornote"})  # type: ignore[arg-type]  # not form=
     assert right_password.status_code == 429
     assert not right_password.logged_in

@@ -1,9 +1,12 @@
 """Django admin: a change made there is an event like any other; the delivery log."""
 
+import html
 import json
+import re
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from procrastinate.contrib.django.models import ProcrastinateJob
 
@@ -390,3 +393,143 @@ def test_redeliver_action_queues_a_leads_deliveries_in_commit_order(admin_client
 
     queued = deliver_jobs().filter(id__gt=last_job).order_by("id")
     assert [job.args["delivery_id"] for job in queued] == [str(created.pk), str(updated.pk)]
+
+
+# --- What an admin sees -------------------------------------------------------------------
+
+
+def property_boxes(page: str) -> list[str]:
+    """The activity inline's Property boxes, in order, as the browser shows them."""
+    return [
+        html.unescape(text.strip())
+        for text in re.findall(
+            r'<textarea name="activities-\d+-property"[^>]*>(.*?)</textarea>', page, re.DOTALL
+        )
+    ]
+
+
+def test_an_activity_without_a_property_shows_an_empty_property_box(admin_client, lead):
+    Activity.objects.create(lead=lead, type="note", source="Agent", description="No property")
+    Activity.objects.create(
+        lead=lead, type="viewed", source="IDX", description="A house", property={"mls": "HI-1"}
+    )
+
+    page = admin_client.get(reverse("admin:leads_lead_change", args=[lead.pk])).content.decode()
+
+    assert property_boxes(page) == ["", '{"mls": "HI-1"}']
+    assert '<textarea name="activities-0-description" cols="36" rows="2"' in page
+
+
+def test_saving_an_empty_property_box_keeps_no_property(admin_client, lead):
+    activity = Activity.objects.create(lead=lead, type="note", source="Agent", description="Old")
+    data = {
+        **form_data(lead),
+        "activities-TOTAL_FORMS": "1",
+        "activities-INITIAL_FORMS": "1",
+        "activities-0-id": str(activity.pk),
+        "activities-0-lead": str(lead.pk),
+        "activities-0-type": "note",
+        "activities-0-source": "Agent",
+        "activities-0-description": "Edited",
+        "activities-0-property": "",
+        "activities-0-created_0": activity.created.strftime("%Y-%m-%d"),
+        "activities-0-created_1": activity.created.strftime("%H:%M:%S"),
+    }
+
+    response = admin_client.post(reverse("admin:leads_lead_change", args=[lead.pk]), data)
+
+    assert response.status_code == 302
+    activity.refresh_from_db()
+    assert (activity.description, activity.property) == ("Edited", None)
+
+
+def test_lead_changelist_cuts_long_values_to_their_column_with_a_tooltip(admin_client, site):
+    email = "leilani.kealoha-nakamura.north.shore.oahu@example.com"
+    Lead.objects.create(site=site, source="Zillow", first_name="Leilani", email=email)
+
+    page = admin_client.get(reverse("admin:leads_lead_changelist")).content.decode()
+
+    assert f'<span class="rg-truncate" title="{email}">{email}</span>' in page
+    assert f'<span class="rg-truncate" title="{site.domain}">{site.domain}</span>' in page
+    assert "core/admin.css" in page
+
+
+def test_the_role_filter_labels_are_capitalised_as_stored(admin_client, lead):
+    page = admin_client.get(reverse("admin:leads_lead_changelist")).content.decode()
+
+    assert "Buyer and Seller" in page
+    assert "Buyer And Seller" not in page
+
+
+def test_the_delivery_state_filter_labels_are_capitalised(admin_client, deliveries):
+    page = admin_client.get(reverse("admin:leads_delivery_changelist")).content.decode()
+
+    assert "Delivered, ignored (406)" in page
+    assert "delivered, ignored" not in page
+
+
+def test_delivery_changelist_names_the_partner_with_the_webhook_url_as_tooltip(
+    admin_client, deliveries, site
+):
+    page = admin_client.get(reverse("admin:leads_delivery_changelist")).content.decode()
+
+    tooltip = f"{site.domain} → https://api.piesync.test/hook"
+    assert f'<span class="rg-truncate" title="{tooltip}">PieSync</span>' in page
+    assert '<span class="rg-truncate" title="HTTP 404">HTTP 404</span>' in page
+
+
+def test_delivery_titles_name_the_lead_and_the_partner(admin_client, deliveries):
+    pending, failed = deliveries
+
+    page = admin_client.get(
+        reverse("admin:leads_delivery_change", args=[failed.pk])
+    ).content.decode()
+
+    assert str(pending) == "created · Ada → PieSync (pending)"
+    assert "<title>updated · Ada → PieSync (failed) | View delivery | Real Geeks admin" in page
+    assert "<h2>updated · Ada → PieSync (failed)</h2>" in page
+    assert '<div class="readonly">updated · Ada</div>' in page  # its event
+
+
+def test_a_delivery_whose_subscription_was_deleted_says_so(admin_client, deliveries):
+    _, failed = deliveries
+    failed.subscription.delete()
+
+    page = admin_client.get(
+        reverse("admin:leads_delivery_change", args=[failed.pk])
+    ).content.decode()
+
+    assert "<h2>updated · Ada → no subscription (failed)</h2>" in page
+
+
+def test_delivery_body_is_indented_and_escaped(admin_client, site, subscription):
+    services.lead_create(
+        site=site, fields={**FIELDS, "first_name": "<script>alert(1)</script>", "city": "Hilo"}
+    )
+    delivery = Delivery.objects.get()
+
+    page = admin_client.get(
+        reverse("admin:leads_delivery_change", args=[delivery.pk])
+    ).content.decode()
+
+    (body,) = re.findall(r'<pre class="rg-json">(.*?)</pre>', page, re.DOTALL)
+    assert body.startswith("{\n  &quot;action&quot;: &quot;created&quot;,\n")
+    assert "\n  &quot;city&quot;: &quot;Hilo&quot;,\n" in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "<script>alert(1)" not in page
+    assert json.loads(html.unescape(body)) == json.loads(bytes(delivery.event.body))
+
+
+def test_delivery_changelist_queries_do_not_grow_with_its_rows(admin_client, deliveries, site):
+    url = reverse("admin:leads_delivery_changelist")
+    with CaptureQueriesContext(connection) as two_rows:
+        admin_client.get(url)
+    for _ in range(3):
+        lead = services.lead_create(site=site, fields=FIELDS)
+        services.lead_update(site=site, lead_id=lead.id, changes={"city": "Hilo"})
+
+    with CaptureQueriesContext(connection) as eight_rows:
+        response = admin_client.get(url)
+
+    assert len(response.context["cl"].result_list) == 8
+    assert len(eight_rows) == len(two_rows)

@@ -278,3 +278,32 @@ def test_the_partner_sees_a_deactivation_on_the_change_form(admin_client, subscr
     )
 
     assert partner_view(aloha)["deactivated_reason"] == "Deactivated by Real Geeks staff"
+
+
+def test_changelist_cuts_long_urls_and_domains_to_their_column_with_a_tooltip(
+    admin_client, subscriptions
+):
+    aloha, _ = subscriptions
+    url = "https://hooks.piesync.test/v2/realgeeks/webhooks/" + "0f8fd0c2a9d44c1e" * 6
+    Subscription.objects.filter(pk=aloha.pk).update(url=url)
+
+    page = changelist(admin_client)
+
+    assert f'<span class="rg-truncate" title="{url}">{url}</span>' in page
+    domain = "www.aloha-homes.example.com"
+    assert f'<span class="rg-truncate" title="{domain}">{domain}</span>' in page
+    assert "core/admin.css" in page
+
+
+def test_changelist_sorts_by_site_domain_and_url(admin_client, subscriptions):
+    by_domain = admin_client.get(CHANGELIST, {"o": "1"}).context["cl"].result_list
+    by_url = admin_client.get(CHANGELIST, {"o": "-3"}).context["cl"].result_list
+
+    assert [s.site.domain for s in by_domain] == [
+        "www.aloha-homes.example.com",
+        "www.maui-realty.example.com",
+    ]
+    assert [s.url for s in by_url] == [
+        "https://hooks.zapier.test/maui",
+        "https://hooks.piesync.test/aloha",
+    ]
