@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.core import checks
 
+from subscriptions.signals import subscription_deleting
+
 from .checks import check_settings
 
 
@@ -10,8 +12,6 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the models are, as Django's signals documentation advises.
-        from subscriptions.signals import subscription_deleting
-
         # `metrics` registers the delivery metrics (and the queue gauges' collector) in
         # every process, the web's included, which may never record a delivery itself.
         from . import metrics  # noqa: F401

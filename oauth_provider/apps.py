@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from oauth2_provider.signals import app_authorized
 
 
 class OauthProviderConfig(AppConfig):
@@ -8,8 +9,6 @@ class OauthProviderConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the models are: these modules register on import.
-        from oauth2_provider.signals import app_authorized
-
         from . import metrics, openapi  # noqa: F401 (openapi registers the security scheme)
 
         # Sent once per token the token endpoint issues (a 200), for either grant.

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.core import checks
 
+from oauth_provider.signals import connection_disconnecting
+
 from .checks import check_settings
 
 
@@ -10,8 +12,6 @@ class SubscriptionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the models are, as Django's signals documentation advises.
-        from oauth_provider.signals import connection_disconnecting
-
         from .receivers import delete_subscription_of_disconnected_app
 
         connection_disconnecting.connect(
