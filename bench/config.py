@@ -29,11 +29,21 @@ RECEIVER_PORT = int(os.environ.get("BENCH_RECEIVER_PORT") or _free_port())
 WEB_PORT = int(os.environ.get("BENCH_WEB_PORT") or _free_port())
 WEB_BASE = f"http://127.0.0.1:{WEB_PORT}"
 RECEIVER_URL = f"http://127.0.0.1:{RECEIVER_PORT}/hook"
+# The second gunicorn, which refuses private networks and resolves PUBLIC_HOOK_HOST
+# through a stub (bench/gunicorn_dns_stub.py): the "subscription PUT, public URL" row.
+STUB_WEB_PORT = int(os.environ.get("BENCH_STUB_WEB_PORT") or _free_port())
+STUB_WEB_BASE = f"http://127.0.0.1:{STUB_WEB_PORT}"
+# A name under .example (RFC 2606), which real DNS never resolves: outside that
+# gunicorn's workers, nothing can ever reach the stub's address through it.
+PUBLIC_HOOK_HOST = "hooks.piesync-bench.example"
+PUBLIC_HOOK_ADDRESS = "93.184.215.14"  # public, and never connected to
+PUBLIC_HOOK_URL = f"https://{PUBLIC_HOOK_HOST}/realgeeks"
 RESULTS = ROOT / "bench" / "results.md"
 TUNING_RESULTS = ROOT / "bench" / "tuning.md"
 
 CLIENT_ID = "bench-client"
 CLIENT_SECRET = "bench-secret-" + "x" * 40
+REDIRECT_URI = "https://bench.example.com/callback"
 SUBSCRIPTION_SECRET = "bench-subscription-secret"
 
 # Data scales: name → (sites, leads). `small` is the fresh database with the bench's

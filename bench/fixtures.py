@@ -14,10 +14,11 @@ from django.utils import timezone
 from oauth2_provider.models import set_token_value
 from oauth2_provider.settings import oauth2_settings
 
-from oauth_provider.models import AccessToken, Application, RefreshToken
+from oauth_provider.models import AccessToken, Application, Grant, RefreshToken
 from oauth_provider.services import connection_record
 from sites.models import Site
 from sites.services import site_create
+from subscriptions.models import Subscription
 from subscriptions.services import subscription_put
 
 from . import config
@@ -47,16 +48,29 @@ def bench_create() -> Bench:
         client_secret=config.CLIENT_SECRET,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris="https://bench.example.com/callback",
+        redirect_uris=config.REDIRECT_URI,
     )
     connection_record(site=site, application=application, user=owner)
+    bench = Bench(site=site, application=application)
+    receiver_subscribe(bench)
+    return bench
+
+
+def receiver_subscribe(bench: Bench) -> None:
+    """The bench subscription pointed to the loopback receiver (allowed: the bench process
+    runs with WEBHOOK_ALLOW_PRIVATE_NETWORKS)."""
     subscription_put(
-        site=site,
-        application=application,
+        site=bench.site,
+        application=bench.application,
         url=config.RECEIVER_URL,
         secret=config.SUBSCRIPTION_SECRET,
     )
-    return Bench(site=site, application=application)
+
+
+def receiver_subscribed(bench: Bench) -> bool:
+    return Subscription.objects.filter(
+        site=bench.site, application=bench.application, url=config.RECEIVER_URL
+    ).exists()
 
 
 def token_pairs_issue(bench: Bench, *, count: int) -> list[tuple[str, str]]:
@@ -89,7 +103,33 @@ def token_pairs_issue(bench: Bench, *, count: int) -> list[tuple[str, str]]:
 
 
 def refresh_token_file(bench: Bench, *, count: int, path: Path) -> Path:
-    """`count` fresh refresh tokens, one a line, for bench/lua/token_refresh.lua."""
+    """`count` fresh refresh tokens, one a line, for bench/lua/token_grant.lua."""
     pairs = token_pairs_issue(bench, count=count)
     path.write_text("".join(f"{refresh}\n" for _, refresh in pairs))
+    return path
+
+
+def code_file(bench: Bench, *, count: int, path: Path) -> Path:
+    """`count` fresh authorization codes, one a line, for bench/lua/token_grant.lua: as
+    the consent form leaves them (for the bench's confidential client, without PKCE),
+    stored by the model. They expire AUTHORIZATION_CODE_EXPIRE_SECONDS from now."""
+    site, application = bench.site, bench.application
+    expires = timezone.now() + timedelta(seconds=oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS)
+    codes = [secrets.token_urlsafe(30) for _ in range(count)]
+    Grant.objects.bulk_create(
+        [
+            Grant(
+                user=site.owner,
+                site=site,
+                application=application,
+                code=code,
+                expires=expires,
+                redirect_uri=config.REDIRECT_URI,
+                scope=SCOPE,
+            )
+            for code in codes
+        ],
+        batch_size=1000,
+    )
+    path.write_text("".join(f"{code}\n" for code in codes))
     return path

@@ -38,8 +38,10 @@ def wrk(
     seconds: int,
     options: config.Options,
     server_pids: Iterable[int],
+    base: str = config.WEB_BASE,
 ) -> Measurement:
-    """`script` is a file in bench/lua/; `args` are passed to its init()."""
+    """`script` is a file in bench/lua/; `args` are passed to its init(). `base`: the
+    server's address; `server_pids`: its processes, whose CPU is the server column."""
     command = [
         "wrk",
         f"-t{options.wrk_threads}",
@@ -49,7 +51,7 @@ def wrk(
         "10s",
         "-s",
         f"bench/lua/{script}",
-        config.WEB_BASE + path,
+        base + path,
         "--",
         *args,
     ]

@@ -11,12 +11,26 @@ from django.conf import settings
 from django.db import connection
 
 from . import config
-from .api import BASELINE, ENDPOINTS, LEAD_CREATE, SUBSCRIPTION_GET, TOKEN_REFRESH
+from .api import (
+    BASELINE,
+    CODE_EXCHANGE,
+    ENDPOINTS,
+    LEAD_CREATE,
+    SUBSCRIPTION_GET,
+    SUBSCRIPTION_PUT,
+    TOKEN_REFRESH,
+)
 from .delivery import Latency, Rate
 from .load import Measurement
 
-# Issue 5 §7 and issue 4 §8: share of the baseline's requests/s.
-API_TARGETS = {SUBSCRIPTION_GET: 0.60, TOKEN_REFRESH: 0.40, LEAD_CREATE: 0.50}
+# Issue 11: share of the baseline's requests/s. The code exchange and the public URL's
+# PUT have none: they are measured, the exchange checked to answer 200 every time.
+API_TARGETS = {
+    SUBSCRIPTION_GET: 0.45,
+    SUBSCRIPTION_PUT: 0.40,
+    LEAD_CREATE: 0.25,
+    TOKEN_REFRESH: 0.20,
+}
 LARGE_DATA_TOLERANCE = 0.20
 LATENCY_P50_MS, LATENCY_P99_MS = 50, 500
 WORKER_DELIVERIES_PER_SECOND = 250
@@ -200,6 +214,11 @@ class Results:
             ratio = self.ratio(first, endpoint)
             ok = ratio >= target and not self.api[first][endpoint].errors
             lines.append(f"- {met(ok)}: {endpoint} ≥ {target:.0%} of /healthz: {ratio:.0%}")
+        refused = sum(scale[CODE_EXCHANGE].errors for scale in self.api.values())
+        lines.append(
+            f"- {met(not refused)}: every authorization-code exchange answered 200: "
+            f"{refused:,} did not"
+        )
         share = self.throughput.per_second / self.raw.per_second
         lines.append(
             f"- {met(share >= DELIVERIES_VS_RAW)}: deliveries ≥ {DELIVERIES_VS_RAW:.0%} of the "

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connections
 
 from . import config, delivery, seed, stack
-from .api import BASELINE, LEAD_CREATE, Api
+from .api import BASELINE, LEAD_CREATE, Api, options_check
 from .fixtures import Bench, bench_create
 from .load import Measurement
 from .report import Results, machine
@@ -30,6 +30,7 @@ def web_shape() -> str:
 
 def bench() -> None:
     options = config.options()
+    options_check(options)
     bench = prepare()
     api_results: dict[str, dict[str, Measurement]] = {}
     seeding: dict[str, str] = {}
@@ -50,8 +51,14 @@ def bench() -> None:
                 raw_one = delivery.raw_post_rate(
                     count=options.deliveries, concurrency=1, receiver_pid=receiver.pid
                 )
-                with stack.web(work) as web:
-                    api = Api(bench, options=options, web_pid=web.pid, work_dir=work)
+                with stack.web(work) as web, stack.stub_web(work) as stub_web:
+                    api = Api(
+                        bench,
+                        options=options,
+                        web_pid=web.pid,
+                        stub_web_pid=stub_web.pid,
+                        work_dir=work,
+                    )
                     for scale in options.scales:
                         sites, leads = config.SCALES[scale]
                         print(f"Seeding {scale}: {sites:,} sites, {leads:,} leads ...", flush=True)

@@ -89,13 +89,60 @@ def web(
         **({"WEB_WORKERS": str(workers)} if workers else {}),
         **({"WEB_THREADS": str(threads)} if threads else {}),
     }
-    command = [config.PYTHON, "-m", "gunicorn", "realgeeks.wsgi", "--config", "gunicorn.conf.py"]
-    return process(
-        [*command, "--bind", f"127.0.0.1:{config.WEB_PORT}"],
+    return _gunicorn(
+        "gunicorn.conf.py",
+        port=config.WEB_PORT,
         log=log_dir / "gunicorn.log",
-        ready=lambda: answers(f"{config.WEB_BASE}/healthz"),
         environment=environment,
     )
+
+
+def stub_web(log_dir: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """A second gunicorn, the same but refusing webhook URLs on private networks, as
+    production does, and resolving `config.PUBLIC_HOOK_HOST` through a stub in each
+    worker (bench/gunicorn_dns_stub.py)."""
+    return _gunicorn(
+        "bench/gunicorn_dns_stub.py",
+        port=config.STUB_WEB_PORT,
+        log=log_dir / "gunicorn-dns-stub.log",
+        environment={"WEBHOOK_ALLOW_PRIVATE_NETWORKS": "false"},
+    )
+
+
+def _gunicorn(
+    config_file: str, *, port: int, log: Path, environment: dict[str, str]
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    command = [config.PYTHON, "-m", "gunicorn", "realgeeks.wsgi", "--config", config_file]
+    return process(
+        [*command, "--bind", f"127.0.0.1:{port}"],
+        log=log,
+        ready=lambda: answers(f"http://127.0.0.1:{port}/healthz"),
+        environment=environment,
+    )
+
+
+# States in /proc/net/tcp (include/net/tcp_states.h) of a connection the server has not
+# closed yet: queued or accepted, its request not yet answered (each request comes on its
+# own connection, which the server closes once it has answered).
+UNANSWERED_STATES = {"01", "03", "08"}  # ESTABLISHED, SYN_RECV, CLOSE_WAIT
+
+
+def unanswered(port: int) -> int:
+    """Connections to our server on `port` (IPv4) that it has not closed yet."""
+    with open("/proc/net/tcp") as table:
+        rows = [line.split() for line in table.readlines()[1:]]
+    return sum(
+        1
+        for row in rows
+        if int(row[1].rsplit(":", 1)[1], 16) == port and row[3] in UNANSWERED_STATES
+    )
+
+
+def drain(port: int) -> None:
+    """Wait until the server on `port` has answered every request sent to it: the load
+    generator stops at its deadline, and requests it sent by then may still be running."""
+    if not wait_until(lambda: unanswered(port) == 0, 60, interval=0.05):
+        raise SystemExit(f"The server on port {port} still has requests in flight after 60 s.")
 
 
 def worker(
