@@ -126,13 +126,15 @@ class SubscriptionView(JsonAPIView):
     )
     def put(self, request: Request, site_uuid: str) -> Response:
         fields = validated(SubscriptionSerializer(data=json_object(request))).validated_data
-        subscription = services.subscription_put(
+        services.subscription_put(
             site=partner_site(request),
             application=bearer_application(request),
             url=fields["url"],
             secret=fields["secret"],
         )
-        return Response(SubscriptionStateSerializer(subscription).data)
+        # What a GET now answers (a PUT reactivates), without decrypting what was just
+        # encrypted.
+        return Response({"url": fields["url"], "secret": fields["secret"]})
 
     @extend_schema(
         operation_id="subscription_delete",
