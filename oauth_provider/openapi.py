@@ -11,6 +11,7 @@ SECURITY_SCHEME = "realgeeksOAuth"
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "oauth_provider.authentication.BearerTokenAuthentication"
+    match_subclasses = True  # subscriptions.views.SubscriptionTokenAuthentication
     name = SECURITY_SCHEME
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from rest_framework.views import APIView
 from sites.models import Site
 
 from .authentication import BearerTokenAuthentication, InsufficientScope
-from .models import AccessToken, Application
-from .selectors import connected_site
+from .models import Application
+from .selectors import BearerToken, connected_site
 
 SITE_NOT_FOUND = "Site not found"
 
@@ -29,9 +29,9 @@ class PartnerCanReachSite(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         credentials = request.auth
-        if isinstance(credentials, AccessToken):
+        if isinstance(credentials, BearerToken):
             scope: str = view.required_scope  # type: ignore[attr-defined]
-            if scope not in credentials.scope.split():
+            if not credentials.allows(scope):
                 raise InsufficientScope(scope)
             site = credentials.site if credentials.site.uuid == _site_uuid(view) else None
         elif isinstance(credentials, Application):

@@ -1,6 +1,7 @@
 """Shapes of the Subscription API: what a PUT must be, what is answered, and the
 OpenAPI schema."""
 
+import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -10,7 +11,9 @@ from rest_framework.fields import empty
 
 from core.text import is_storable_text
 
+from .crypto import decrypt_secret
 from .models import DEACTIVATED_BY_410, DEACTIVATED_BY_STAFF, MAX_SECRET_LENGTH, Subscription
+from .selectors import SubscriptionState
 from .url_policy import MAX_URL_LENGTH, UnsafeURL, check_webhook_url
 
 Rule = Callable[[Any], None]
@@ -85,11 +88,20 @@ class SubscriptionSerializer(serializers.Serializer[Subscription]):
         help_text="Signs every request (HMAC-SHA256 of the body).",
     )
 
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        """The declared fields, copied shallowly: DRF deep-copies them for every
+        serializer, re-creating each with its validators (half the cost of validating a
+        PUT, measured). They keep no state of their own from one request to the next."""
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
 
 class SubscriptionStateSerializer(SubscriptionSerializer):
     """The answer to GET and PUT: the contract's `url` and `secret`, and, only while
     deliveries are stopped, that it is inactive, since when and why (the published shape
-    is unchanged for an active subscription)."""
+    is unchanged for an active subscription).
+
+    The schema's; the views answer with `subscription_state()`, a plain dict.
+    """
 
     active = serializers.BooleanField(
         required=False,
@@ -103,12 +115,25 @@ class SubscriptionStateSerializer(SubscriptionSerializer):
         help_text=f'Why: "{DEACTIVATED_BY_410}" or "{DEACTIVATED_BY_STAFF}".',
     )
 
-    def to_representation(self, instance: Subscription) -> dict[str, Any]:
-        data: dict[str, Any] = super().to_representation(instance)
-        if instance.active:
-            for name in ("active", "deactivated_at", "deactivated_reason"):
-                del data[name]
-        return data
+
+# Formats `deactivated_at` as the schema's field does (DRF's ISO 8601, "Z" for UTC).
+_DATETIME = serializers.DateTimeField()
+
+
+def subscription_state(subscription: SubscriptionState) -> dict[str, Any]:
+    """A GET's answer, as SubscriptionStateSerializer documents it, without a serializer
+    (one deep-copies its fields each time). Decrypts the secret: SecretUnreadable (a
+    JSON 500) when no key opens it."""
+    state: dict[str, Any] = {
+        "url": subscription.url,
+        "secret": decrypt_secret(subscription.secret_encrypted, subscription_id=subscription.pk),
+    }
+    if not subscription.active:
+        state["active"] = False
+        at = subscription.deactivated_at
+        state["deactivated_at"] = None if at is None else _DATETIME.to_representation(at)
+        state["deactivated_reason"] = subscription.deactivated_reason
+    return state
 
 
 class ErrorSerializer(serializers.Serializer[Any]):

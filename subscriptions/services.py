@@ -1,6 +1,6 @@
 import dataclasses
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from oauth_provider.models import Application
@@ -10,43 +10,36 @@ from .crypto import SecretUnreadable, encrypt_secret, reencrypted_secret
 from .models import Subscription
 from .signals import subscription_deleting
 
+# Keyed on subscription_one_per_site_application. `created` is kept on a replacement.
+_UPSERT = """
+    INSERT INTO subscriptions_subscription (site_id, application_id, url, secret_encrypted,
+        active, deactivated_at, deactivated_reason, created, updated)
+    VALUES (%(site)s, %(application)s, %(url)s, %(secret)s, true, NULL, '', %(now)s, %(now)s)
+    ON CONFLICT (site_id, application_id) DO UPDATE SET url = EXCLUDED.url,
+        secret_encrypted = EXCLUDED.secret_encrypted, active = true, deactivated_at = NULL,
+        deactivated_reason = '', updated = EXCLUDED.updated"""
 
-@transaction.atomic
-def subscription_put(
-    *, site: Site, application: Application, url: str, secret: str
-) -> Subscription:
+
+def subscription_put(*, site: Site, application: Application, url: str, secret: str) -> None:
     """Create the subscription, or replace its URL and secret in place, and (re)activate it.
 
     One `INSERT ... ON CONFLICT DO UPDATE`, so concurrent PUTs never collide on the
     unique constraint; the row keeps its identity, so pending deliveries follow it. Only
-    the encrypted secret is written.
+    the encrypted secret is written. Deliberately no transaction around it: one
+    statement is atomic on its own, and BEGIN and COMMIT would be two more round trips
+    (the ORM's `bulk_create` opens one).
     """
-    now = timezone.now()
-    subscription = Subscription(
-        site=site,
-        application=application,
-        url=url,
-        secret_encrypted=encrypt_secret(secret),
-        active=True,
-        deactivated_at=None,
-        deactivated_reason="",
-        created=now,
-        updated=now,
-    )
-    Subscription.objects.bulk_create(
-        [subscription],
-        update_conflicts=True,
-        unique_fields=["site", "application"],
-        update_fields=[
-            "url",
-            "secret_encrypted",
-            "active",
-            "deactivated_at",
-            "deactivated_reason",
-            "updated",
-        ],
-    )
-    return subscription
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _UPSERT,
+            {
+                "site": site.pk,
+                "application": application.pk,
+                "url": url,
+                "secret": encrypt_secret(secret),
+                "now": timezone.now(),
+            },
+        )
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ from core.api import JsonAPIView, json_object, validated
 from core.errors import NotFound
 from oauth_provider.authentication import BearerTokenAuthentication, bearer_application
 from oauth_provider.permissions import PartnerCanReachSite, partner_site
+from oauth_provider.selectors import BearerToken
 
 from . import selectors, services
 from .crypto import SecretUnreadable
@@ -15,6 +16,7 @@ from .serializers import (
     FieldErrorsSerializer,
     SubscriptionSerializer,
     SubscriptionStateSerializer,
+    subscription_state,
 )
 
 
@@ -45,10 +47,28 @@ SITE_NOT_FOUND = error("No such site, or not the site this token is bound to.", 
 SERVER_ERROR = error("Unknown server error.", "Internal server error")
 
 
+class SubscriptionTokenAuthentication(BearerTokenAuthentication):
+    """For a GET, the bearer token read with its site's subscription in the same query:
+    the GET's one round trip. PUT and DELETE need no more than the token."""
+
+    def bearer_token(self, request: Request, token: str) -> BearerToken | None:
+        if request.method in ("GET", "HEAD"):
+            return selectors.subscription_bearer_token(token=token)
+        return super().bearer_token(request, token)
+
+
+def token_subscription(request: Request) -> selectors.SubscriptionState | None:
+    """The subscription SubscriptionTokenAuthentication read with the request's token."""
+    credentials = request.auth
+    if not isinstance(credentials, selectors.SubscriptionBearerToken):
+        raise TypeError("SubscriptionTokenAuthentication did not authenticate this request")
+    return credentials.subscription
+
+
 class SubscriptionView(JsonAPIView):
     """A site's subscription: where Real Geeks sends PieSync its `created` and `updated` leads."""
 
-    authentication_classes = [BearerTokenAuthentication]
+    authentication_classes = [SubscriptionTokenAuthentication]
     permission_classes = [PartnerCanReachSite]
     required_scope = "leadrouter:connect"
     # The contract's words exactly: {"error": "Invalid JSON body"}, "Invalid fields".
@@ -88,13 +108,12 @@ class SubscriptionView(JsonAPIView):
         },
     )
     def get(self, request: Request, site_uuid: str) -> Response:
-        subscription = selectors.subscription_for(
-            site=partner_site(request), application=bearer_application(request)
-        )
+        # PartnerCanReachSite accepted the path's site: the token's, whose subscription
+        # was read with the token.
+        subscription = token_subscription(request)
         if subscription is None:
             raise NotFound("Subscription not found")
-        # Decrypts the secret: SecretUnreadable (a JSON 500) when no key opens it.
-        return Response(SubscriptionStateSerializer(subscription).data)
+        return Response(subscription_state(subscription))
 
     @extend_schema(
         operation_id="subscription_put",
@@ -126,13 +145,15 @@ class SubscriptionView(JsonAPIView):
     )
     def put(self, request: Request, site_uuid: str) -> Response:
         fields = validated(SubscriptionSerializer(data=json_object(request))).validated_data
-        subscription = services.subscription_put(
+        services.subscription_put(
             site=partner_site(request),
             application=bearer_application(request),
             url=fields["url"],
             secret=fields["secret"],
         )
-        return Response(SubscriptionStateSerializer(subscription).data)
+        # What a GET now answers (a PUT reactivates), without decrypting what was just
+        # encrypted.
+        return Response({"url": fields["url"], "secret": fields["secret"]})
 
     @extend_schema(
         operation_id="subscription_delete",

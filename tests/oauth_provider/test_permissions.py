@@ -14,6 +14,7 @@ from oauth_provider.authentication import BearerTokenAuthentication
 from oauth_provider.client_authentication import ClientCredentialsAuthentication
 from oauth_provider.models import Connection
 from oauth_provider.permissions import PartnerCanReachSite, partner_site
+from oauth_provider.selectors import BearerToken
 from tests.factories import SiteFactory, issue_access_token
 from tests.oauth_provider.flow import basic_auth
 
@@ -66,6 +67,29 @@ def test_a_token_reaches_its_own_site_without_looking_it_up(
         response = get(view, site.uuid, authorization)
 
     assert (response.status_code, response.data) == (200, {"site": str(site.uuid)})
+
+
+def test_a_token_is_a_bearer_token_with_its_site_and_a_user_read_only_when_asked_for(
+    site, application, django_assert_num_queries
+):
+    token = issue_access_token(site=site, application=application, scope="leadrouter:connect")
+    request = Request(
+        RequestFactory().get("/", headers={"Authorization": f"Bearer {token}"}),
+        authenticators=[BearerTokenAuthentication()],
+    )
+    view = TokenView(kwargs={"site_uuid": str(site.uuid)})
+    owner = site.owner.username
+
+    with django_assert_num_queries(1):  # the token and its site
+        assert PartnerCanReachSite().has_permission(request, view)
+        auth, user = request.auth, request.user
+
+    assert isinstance(auth, BearerToken)
+    assert (auth.application_id, auth.scope) == (application.pk, "leadrouter:connect")
+    assert (auth.site.pk, auth.site.uuid, auth.site.domain) == (site.pk, site.uuid, site.domain)
+    assert partner_site(request) is auth.site
+    with django_assert_num_queries(1):
+        assert user.username == owner
 
 
 def test_the_site_uuid_may_be_written_in_uppercase(site, application):

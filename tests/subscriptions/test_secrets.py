@@ -7,7 +7,7 @@ import logging
 from io import StringIO
 
 import pytest
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
@@ -95,6 +95,17 @@ def test_equal_secrets_are_stored_as_different_tokens(user, application):
 
 
 def test_put_answers_with_the_plaintext_secret(site, access_token):
+    response = put(site.uuid, access_token, BODY)
+
+    assert (response.status_code, response.json()) == (200, BODY)
+
+
+def test_put_answers_without_decrypting_what_it_just_encrypted(site, access_token, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("decrypted")
+
+    monkeypatch.setattr(MultiFernet, "decrypt", refuse)
+
     response = put(site.uuid, access_token, BODY)
 
     assert (response.status_code, response.json()) == (200, BODY)
