@@ -41,7 +41,7 @@ account_urlpatterns = [
     path("connected-apps/", no_framing(account.ConnectedAppsView.as_view()), name="connected-apps"),
     path(
         "connected-apps/<int:connection_id>/disconnect/",
-        account.DisconnectView.as_view(),
+        no_framing(account.DisconnectView.as_view()),
         name="disconnect",
     ),
 ]
@@ -49,11 +49,7 @@ account_urlpatterns = [
 login_urlpatterns = [
     path(
         "account/login/",
-        no_framing(
-            auth_views.LoginView.as_view(
-                template_name="oauth_provider/login.html", authentication_form=LoginForm
-            )
-        ),
+        no_framing(account.LoginView.as_view(authentication_form=LoginForm)),
         name="login",
     ),
     path("account/logout/", auth_views.LogoutView.as_view(), name="logout"),

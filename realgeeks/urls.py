@@ -1,5 +1,8 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, reverse_lazy
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.health import healthz, readyz
@@ -39,4 +42,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
+    # For what names no icon (the admin, a JSON error): the one our pages link to.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("core/favicon.svg"))),
 ]

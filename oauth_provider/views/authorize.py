@@ -36,6 +36,33 @@ _ERROR_DESCRIPTIONS = {
     "unauthorized_client": "This client may not use the authorization code grant.",
 }
 
+# The error page leads with what a person can understand; the code stays for support.
+_ERROR_SENTENCES: list[tuple[tuple[type[oauthlib_errors.OAuth2Error], ...], str]] = [
+    (
+        (oauthlib_errors.MissingClientIdError, oauthlib_errors.InvalidClientIdError),
+        "The link that brought you here does not name an application registered with Real Geeks.",
+    ),
+    (
+        (
+            oauthlib_errors.MissingRedirectURIError,
+            oauthlib_errors.InvalidRedirectURIError,
+            oauthlib_errors.MismatchingRedirectURIError,
+        ),
+        "The application asked to send you back to an address it has not registered with "
+        "Real Geeks, so Real Geeks will not send you there.",
+    ),
+]
+_ERROR_SENTENCE_OTHERWISE = (
+    "The link that brought you here is not a connection request Real Geeks can accept."
+)
+
+
+def _error_sentence(error: oauthlib_errors.OAuth2Error) -> str:
+    for kinds, sentence in _ERROR_SENTENCES:
+        if isinstance(error, kinds):
+            return sentence
+    return _ERROR_SENTENCE_OTHERWISE
+
 
 class SiteAuthorizationView(dot_views.AuthorizationView):
     """The authorization endpoint (RFC 6749 §4.1.1), whose consent includes the site.
@@ -137,7 +164,9 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
 
     def render_to_response(self, context: dict[str, Any], **response_kwargs: Any) -> HttpResponse:
         # An error page wins over the no-site page: the request itself is unsound.
-        if "error" not in context and self.request.user.is_authenticated:
+        if "error" in context:
+            context["error_message"] = _error_sentence(context["error"])
+        elif self.request.user.is_authenticated:
             sites = context.get("sites")  # listed by get_context_data; spare a second query
             if sites is None:
                 sites = sites_owned_by(user=self.request.user).exists()
@@ -152,10 +181,8 @@ class SiteAuthorizationView(dot_views.AuthorizationView):
     def form_invalid(self, form: SiteConsentForm) -> HttpResponse:
         application = form.application
         if application is None:
-            return self.render_to_response(
-                {"error": {"error": "invalid_request", "description": form.non_field_errors()[0]}},
-                status=400,
-            )
+            error = oauthlib_errors.InvalidClientIdError(description=form.non_field_errors()[0])
+            return self.render_to_response({"error": error}, status=400)
         all_scopes = get_scopes_backend().get_all_scopes()
         scopes = [scope for scope in form.data.get("scope", "").split() if scope in all_scopes]
         context = self.get_context_data(

@@ -11,6 +11,7 @@ from oauth_provider.models import AccessToken, Application, Grant, RefreshToken
 from tests.factories import REDIRECT_URI, ApplicationFactory, SiteFactory, UserFactory
 from tests.oauth_provider.flow import (
     AUTHORIZE,
+    CONNECTED_APPS,
     SCOPE,
     Pkce,
     approve,
@@ -119,6 +120,30 @@ def test_consent_page_shows_the_site_names_and_domains(browser, two_sites, appli
     for site in two_sites:
         assert site.name in text
         assert site.domain in text
+
+
+def test_consent_page_says_what_the_application_will_receive(browser, site, application):
+    response = browser.get(authorize_url(application))
+
+    text = page_text(response)
+    assert f"What {application.name} will receive" in text
+    assert (
+        "Every lead of the site you choose, each time one is added or updated: the lead's "
+        "name, email addresses, phone numbers and address, and their activity on your site"
+    ) in text
+
+
+def test_consent_for_sending_only_says_nothing_of_leads_received(browser, site, application):
+    response = browser.get(authorize_url(application, scope="leadrouter:send"))
+
+    assert "will receive" not in page_text(response)
+
+
+def test_consent_page_says_where_to_disconnect_later(browser, site, application):
+    response = browser.get(authorize_url(application))
+
+    assert f"You can disconnect {application.name} at any time on" in page_text(response)
+    assert CONNECTED_APPS in [link.get("href") for link in tags(response, "a")]
 
 
 def test_only_site_is_preselected(browser, site, application):
@@ -354,6 +379,45 @@ def test_unknown_client_id_shows_an_error_page(browser, site, application):
 
     text = assert_error_page(response)
     assert "invalid_client_id" in text or "invalid_request" in text
+
+
+def test_error_page_leads_with_a_sentence_and_keeps_the_code(browser, site, application):
+    response = browser.get(authorize_url(application, client_id="someone-else"))
+
+    text = assert_error_page(response)
+    assert (
+        '<p class="lead">The link that brought you here does not name an application '
+        "registered with Real Geeks.</p>"
+    ) in text
+    assert "Error code: <code>invalid_request</code> (Invalid client_id parameter value.)" in text
+
+
+def test_error_page_for_an_unregistered_redirect_uri_says_so(browser, site, application):
+    response = browser.get(authorize_url(application, redirect_uri="https://evil.example/cb"))
+
+    text = assert_error_page(response)
+    assert "asked to send you back to an address it has not registered" in text
+    assert "Error code: <code>invalid_request</code>" in text
+
+
+def test_error_page_for_a_repeated_client_id_says_the_link_is_unsound(browser, site, application):
+    url = authorize_url(application) + "&" + urlencode({"client_id": application.client_id})
+
+    text = assert_error_page(browser.get(url))
+
+    assert "is not a connection request Real Geeks can accept" in text
+
+
+def test_error_page_for_a_tampered_consent_form_names_no_registered_application(
+    browser, site, application
+):
+    response = post_consent(
+        browser, application, {"site": str(site.uuid), "allow": "Authorize", "client_id": "nope"}
+    )
+
+    text = assert_error_page(response)
+    assert "does not name an application registered with Real Geeks" in text
+    assert "This request is not from a registered application." in text
 
 
 def test_missing_client_id_shows_an_error_page(browser, site, application):

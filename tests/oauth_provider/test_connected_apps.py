@@ -84,8 +84,9 @@ def test_lists_each_connected_site(browser, user, application):
 
     assert first.domain in page_text(response)
     assert second.domain in page_text(response)
-    actions = {form.get("action", "") for form in tags(response, "form", method="post")}
-    assert {disconnect_url(connection) for connection in Connection.objects.all()} <= actions
+    # Each row's Disconnect leads to its confirmation.
+    links = {link.get("href", "") for link in tags(response, "a")}
+    assert {disconnect_url(connection) for connection in Connection.objects.all()} <= links
 
 
 def test_does_not_list_other_users_connections(browser, site, application):
@@ -247,12 +248,12 @@ def test_disconnect_without_csrf_token_is_refused(user, site, application):
     assert Connection.objects.exists()
 
 
-def test_disconnect_by_get_is_not_allowed(browser, site, application):
+def test_disconnect_by_get_only_asks_for_confirmation(browser, site, application):
     connect(browser, application, site)
 
     response = browser.get(disconnect_url(Connection.objects.get()))
 
-    assert response.status_code == 405
+    assert response.status_code == 200
     assert Connection.objects.exists()
 
 
@@ -289,3 +290,74 @@ def test_disconnect_deletes_the_applications_subscription_for_the_site(user, sit
     assert response.status_code == 302
     assert not Subscription.objects.filter(site=site, application=application).exists()
     assert not Connection.objects.filter(pk=connection.pk).exists()
+
+
+# Disconnect asks first, then says what happened
+
+
+def test_confirmation_names_the_application_and_site_and_posts_back(browser, site, application):
+    connect(browser, application, site)
+    url = disconnect_url(Connection.objects.get())
+
+    response = browser.get(url)
+
+    text = page_text(response)
+    assert f"Disconnect {application.name} from {site.domain}?" in text
+    assert "no more of its leads are sent to it" in text
+    (form,) = tags(response, "form", action=url)
+    assert form["method"] == "post"
+    assert tags(response, "input", form={"action": url}, name="csrfmiddlewaretoken")
+    assert CONNECTED_APPS in {link.get("href") for link in tags(response, "a")}  # Cancel
+
+
+def test_confirmation_page_cannot_be_framed(browser, site, application):
+    connect(browser, application, site)
+
+    response = browser.get(disconnect_url(Connection.objects.get()))
+
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+def test_confirmation_escapes_the_application_name(browser, site):
+    application = ApplicationFactory.create(name="<b>Evil CRM</b>")
+    connect(browser, application, site)
+
+    response = browser.get(disconnect_url(Connection.objects.get()))
+
+    assert "<b>Evil CRM</b>" not in response.content.decode()
+    assert "&lt;b&gt;Evil CRM&lt;/b&gt;" in response.content.decode()
+
+
+def test_confirmation_of_another_users_connection_reveals_nothing(browser, application):
+    stranger_site = SiteFactory.create()
+    connection = Connection.objects.create(site=stranger_site, application=application)
+
+    response = browser.get(disconnect_url(connection), follow=True)
+
+    assert response.redirect_chain == [(CONNECTED_APPS, 302)]
+    assert stranger_site.domain not in page_text(response)
+    assert "That application is no longer connected" in page_text(response)
+
+
+def test_disconnect_says_what_happened(browser, site, application):
+    connect(browser, application, site)
+
+    response = browser.post(disconnect_url(Connection.objects.get()), follow=True)
+
+    assert (
+        f"Disconnected {application.name} from {site.domain}: it can no longer reach this "
+        "site, and no more of its leads are sent to it." in page_text(response)
+    )
+    assert tags(response, "div", role="status")
+
+
+def test_disconnecting_again_says_there_is_nothing_to_do(browser, site, application):
+    connect(browser, application, site)
+    url = disconnect_url(Connection.objects.get())
+    browser.post(url, follow=True)
+
+    response = browser.post(url, follow=True)
+
+    assert "That application is no longer connected: nothing to do." in page_text(response)
+    assert "Disconnected" not in page_text(response)

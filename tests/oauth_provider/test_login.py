@@ -1,12 +1,13 @@
 """The Real Geeks login page that stands in front of the authorization endpoint."""
 
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
+import pytest
 from django.http import HttpResponseBase
 from django.test import Client
 
-from tests.factories import PASSWORD
-from tests.oauth_provider.flow import LOGIN, authorize_url, query_of, tags
+from tests.factories import PASSWORD, ApplicationFactory
+from tests.oauth_provider.flow import AUTHORIZE, LOGIN, authorize_url, page_text, query_of, tags
 
 
 def login_page(application) -> tuple[str, Client, HttpResponseBase]:
@@ -121,3 +122,83 @@ def test_login_page_cannot_be_framed(client):
 
     assert response["X-Frame-Options"] == "DENY"
     assert response["Content-Security-Policy"] == "frame-ancestors 'none'"
+
+
+# Which application is asking
+
+
+def login_page_for(next_url: str):
+    return Client().get(LOGIN, {"next": next_url})
+
+
+def test_login_page_from_an_authorize_link_names_the_application(application):
+    _, _, response = login_page(application)
+
+    assert (
+        f"<strong>{application.name}</strong> is asking to connect to your Real Geeks website."
+        in page_text(response)
+    )
+
+
+def test_login_page_keeps_naming_the_application_after_a_wrong_password(user, application):
+    authorize, browser, _ = login_page(application)
+
+    response = browser.post(
+        LOGIN, {"username": user.username, "password": "not the password", "next": authorize}
+    )
+
+    assert f"<strong>{application.name}</strong> is asking" in page_text(response)
+
+
+def test_login_page_without_an_authorize_link_names_no_application(application):
+    response = login_page_for("/account/connected-apps/")
+
+    assert response.status_code == 200
+    assert "Use your Real Geeks account." in page_text(response)
+    assert "is asking" not in page_text(response)
+
+
+@pytest.mark.parametrize(
+    "client_id",
+    [
+        "unknown-client",
+        "<script>alert(1)</script>",
+        "nul\x00byte",
+        "lone\ud800surrogate",
+        "x" * 5000,
+        "",
+    ],
+)
+def test_login_page_for_an_unknown_or_malformed_client_says_nothing_special(db, client_id):
+    response = login_page_for(
+        f"{AUTHORIZE}?{urlencode({'client_id': client_id}, errors='surrogatepass')}"
+    )
+
+    assert response.status_code == 200
+    assert "is asking" not in page_text(response)
+    assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+def test_login_page_names_no_application_for_a_repeated_client_id(application):
+    other = ApplicationFactory.create(name="Other CRM")
+    query = urlencode([("client_id", application.client_id), ("client_id", other.client_id)])
+
+    response = login_page_for(f"{AUTHORIZE}?{query}")
+
+    assert "is asking" not in page_text(response)
+
+
+def test_login_page_names_no_application_for_another_hosts_authorize_link(application):
+    response = login_page_for(f"https://evil.example{authorize_url(application)}")
+
+    assert "is asking" not in page_text(response)
+
+
+def test_login_page_escapes_the_application_name(db):
+    application = ApplicationFactory.create(name="<img src=x onerror=alert(1)>")
+
+    response = login_page_for(authorize_url(application))
+
+    markup = response.content.decode()
+    assert "<img src=x" not in markup
+    assert "<strong>&lt;img src=x onerror=alert(1)&gt;</strong> is asking" in markup
