@@ -49,7 +49,7 @@ def bench_create() -> Bench:
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         redirect_uris="https://bench.example.com/callback",
     )
-    connection_record(site=site, application=application, user=owner)
+    connection_record(site=site, application=application, user_id=owner.pk)
     subscription_put(
         site=site,
         application=application,
