@@ -50,7 +50,7 @@ def bench_create() -> Bench:
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         redirect_uris=config.REDIRECT_URI,
     )
-    connection_record(site=site, application=application, user=owner)
+    connection_record(site=site, application=application, user_id=owner.pk)
     bench = Bench(site=site, application=application)
     receiver_subscribe(bench)
     return bench

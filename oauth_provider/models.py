@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 from oauth2_provider import models as dot_models
 
 from sites.models import Site
@@ -94,6 +95,25 @@ class AccessToken(dot_models.AbstractAccessToken):
 class RefreshToken(dot_models.AbstractRefreshToken):
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
 
+    def revoke(self) -> None:
+        """DOT's (retire this token, delete its access token) in one statement.
+
+        DOT's locks the row again, reads the access token, deletes it through the
+        collector (whose `UPDATE ... SET access_token_id = NULL` repeats this one) and
+        saves every column, in a savepoint: seven statements on every refresh. Here, the
+        UPDATE of a live token and the DELETE are one statement, atomic on its own.
+        A token already revoked is left alone, with its access token, as DOT's does.
+        """
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _REVOKE.format(
+                    refresh_token=self._meta.db_table, access_token=AccessToken._meta.db_table
+                ),
+                {"now": now, "id": self.pk, "access_token_id": self.access_token_id},
+            )
+        self.revoked, self.updated, self.access_token = now, now, None
+
     @classmethod
     def revoke_family(cls, token_family: uuid.UUID | None) -> None:
         """DOT's, once the family's live tokens are locked (RFC 9700 §4.14.2, RFC 6749 §4.1.2).
@@ -114,6 +134,22 @@ class RefreshToken(dot_models.AbstractRefreshToken):
             *dot_models.AbstractRefreshToken.Meta.indexes,
             models.Index(fields=["application", "site"]),
         ]
+
+
+# The DELETE runs only if the UPDATE found the token live. The access token is the one
+# the row pointed to: a live token's only ever changes to NULL (when its access token is
+# deleted), so a stale instance names one already gone at worst. The DELETE needs none of
+# Django's collector: the one row that points to an access token (its refresh token, one
+# to one) is the one the UPDATE clears.
+_REVOKE = """
+    WITH revoked AS (
+        UPDATE {refresh_token} SET revoked = %(now)s, updated = %(now)s, access_token_id = NULL
+        WHERE id = %(id)s AND revoked IS NULL
+        RETURNING id
+    )
+    DELETE FROM {access_token}
+    WHERE id = %(access_token_id)s AND EXISTS (SELECT FROM revoked)
+"""
 
 
 class IDToken(dot_models.AbstractIDToken):

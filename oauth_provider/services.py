@@ -11,12 +11,19 @@ from .models import AccessToken, Application, Connection, Grant, RefreshToken
 from .signals import connection_disconnecting
 
 
-@transaction.atomic
-def connection_record(*, site: Site, application: Application, user: User) -> Connection:
-    connection, _ = Connection.objects.update_or_create(
-        site=site, application=application, defaults={"connected_by": user}
+@transaction.atomic(savepoint=False)
+def connection_record(*, site: Site, application: Application, user_id: int) -> None:
+    """Connect the application to the site, or record who connected it again.
+
+    One upsert (`update_or_create` is a locked read, then an insert or update, in two
+    savepoints); atomic on its own, so no savepoint in the token endpoint's transaction.
+    """
+    Connection.objects.bulk_create(
+        [Connection(site=site, application=application, connected_by_id=user_id)],
+        update_conflicts=True,
+        unique_fields=["site", "application"],
+        update_fields=["connected_by", "updated"],
     )
-    return connection
 
 
 @transaction.atomic

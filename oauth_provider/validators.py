@@ -2,17 +2,14 @@
 
 The site enters once, from the consent form (`request.site`, set by
 `SiteAuthorizationView`), is stored on the grant, and from there is copied onto every
-access and refresh token, including those minted by a refresh.
+access and refresh token, including those minted by a refresh (`token_storage`).
 """
 
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.models import refresh_token_expire_timedelta
-from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
@@ -20,22 +17,47 @@ from oauthlib.oauth2.rfc6749 import errors
 from core.text import is_storable_text
 
 from . import selectors, services
-from .models import AccessToken, Application, Grant, RefreshToken
+from .models import AccessToken, Application, Grant
+from .token_storage import TokenStorageValidator
 
 UNKNOWN_CODE = "Unknown authorization code, or issued to another client."
 
 
-class SiteOAuth2Validator(OAuth2Validator):
+class SiteOAuth2Validator(TokenStorageValidator):
     def is_pkce_required(self, client_id: str, request: Request) -> bool:
         """Required for public clients only, and honoured whenever a confidential client
-        sends it: RFC 9700 §2.1.1 allows confidential clients without PKCE."""
-        return Application.objects.filter(client_id=client_id, client_type="public").exists()
+        sends it: RFC 9700 §2.1.1 allows confidential clients without PKCE.
+
+        The client is the one already loaded (by client authentication at the token
+        endpoint, by `validate_client_id` at the authorization endpoint): no query.
+        """
+        client = self._load_application(client_id, request)
+        return client is not None and client.client_type == Application.CLIENT_PUBLIC
+
+    def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
+        """DOT's, once per request: the token view authenticates the client before its rate
+        limit (`views.tokens.authenticated_client`) and gives oauthlib the same request.
+
+        Only what this method stored counts, read with `vars()`: oauthlib's request
+        answers any body parameter as an attribute, but never as an Application.
+        """
+        authenticated = vars(request).get("authenticated_client")
+        if isinstance(authenticated, Application) and authenticated is request.client:
+            return True
+        if not super().authenticate_client(request, *args, **kwargs):
+            return False
+        request.authenticated_client = request.client
+        return True
 
     def _load_application(self, client_id: str, request: Request) -> Application | None:
         # Text PostgreSQL cannot hold (core.text): for a NUL psycopg 3 raises DataError,
         # not the ValueError DOT catches, so the query would be a 500. No client id has one.
         if client_id and not is_storable_text(client_id):
             return None
+        if client_id and not isinstance(request.client, Application):
+            # DOT's query, cheaper to build (selectors.application_for_client_id). DOT takes
+            # the request's client as cached, once it checked it is the one named and usable.
+            request.client = selectors.application_for_client_id(client_id=client_id)
         return super()._load_application(client_id, request)
 
     def _create_authorization_code(
@@ -67,13 +89,8 @@ class SiteOAuth2Validator(OAuth2Validator):
         if not is_storable_text(code):  # see _load_application
             raise errors.InvalidGrantError(description=UNKNOWN_CODE, request=request)
         # Locked, so that two concurrent exchanges of one code cannot both succeed;
-        # the token view runs in a transaction. Only the grant row: not its user or site.
-        grant = (
-            Grant.objects.select_for_update(of=("self",))
-            .select_related("user", "site")
-            .filter(code=code, application=client)
-            .first()
-        )
+        # the token view runs in a transaction.
+        grant = selectors.grant_for_exchange(code=code, application=client)
         if grant is None:
             raise errors.InvalidGrantError(description=UNKNOWN_CODE, request=request)
         if grant.consumed is not None:
@@ -89,7 +106,7 @@ class SiteOAuth2Validator(OAuth2Validator):
                 description="The authorization code expired.", request=request
             )
         request.scopes = grant.scope.split(" ")
-        request.user = grant.user
+        request.user_id = grant.user_id  # DOT sets the user: only its id is needed
         request.site = grant.site
         request.grant = grant
         return True
@@ -150,83 +167,53 @@ class SiteOAuth2Validator(OAuth2Validator):
     def validate_refresh_token(
         self, refresh_token: str, client: Application, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
-        """DOT's checks (and its reuse detection), plus the lifetime from issue; a refusal
-        says why (oauthlib's invalid_grant has no description).
+        """DOT's checks, on one locked read of the token joined to its access token and
+        site, plus the lifetime from issue; a refusal says why (oauthlib's invalid_grant
+        has no description).
 
-        The row is locked first, so concurrent refreshes with one token run one after
-        another: the first rotates it, and each of the others is a reuse (RFC 9700 §4.14.2).
+        Overridden whole: DOT's reads the token again, then its user and application
+        through lazy foreign keys (and the site would be a fourth query). The row is
+        locked first, so concurrent refreshes with one token run one after another: the
+        first rotates it, and each of the others is a reuse (RFC 9700 §4.14.2).
         """
         presented = selectors.refresh_token_for_refresh(token=refresh_token)
         if presented is None:
             raise errors.InvalidGrantError(description="Unknown refresh token.", request=request)
-        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+        if presented.revoked is not None:
+            # RFC 9700 §4.14.2 (DOT's REFRESH_TOKEN_REUSE_PROTECTION): a retired token used
+            # again revokes its whole family. DOT's grace period, which would answer a
+            # retry with the pair already issued, cannot apply: tokens are stored hashed.
+            if oauth2_settings.REFRESH_TOKEN_REUSE_PROTECTION:
+                services.token_family_revoke(token_family=presented.token_family)
             raise errors.InvalidGrantError(
-                description=_refresh_token_refusal(presented, client), request=request
+                description="The refresh token was already used or was revoked; every token "
+                "issued from it is revoked.",
+                request=request,
             )
-        refresh_token_instance: RefreshToken = request.refresh_token_instance
-        # DOT expires a refresh token REFRESH_TOKEN_EXPIRE_SECONDS after its access token
-        # expires; it also expires that long after it was issued.
+        if presented.application_id != client.pk:
+            # RFC 6749 §6: a refresh token is bound to the client it was issued to.
+            raise errors.InvalidGrantError(
+                description="The refresh token was issued to another client.", request=request
+            )
+        # DOT's expiry: REFRESH_TOKEN_EXPIRE_SECONDS after its access token expires, so
+        # a token whose access token was deleted is dead. Here also that long after issue.
         lifetime = refresh_token_expire_timedelta()
-        if lifetime and refresh_token_instance.created + lifetime <= timezone.now():
+        now = timezone.now()
+        access_token = presented.access_token
+        if access_token is None or (lifetime and access_token.expires + lifetime <= now):
+            raise errors.InvalidGrantError(
+                description="The refresh token expired or its access was revoked.",
+                request=request,
+            )
+        if lifetime and presented.created + lifetime <= now:
             raise errors.InvalidGrantError(
                 description="The refresh token expired.", request=request
             )
-        request.site = refresh_token_instance.site
+        request.user_id = presented.user_id  # DOT sets the user: only its id is needed
+        request.site = presented.site
+        # For get_original_scopes (DOT's: the access token's scope) and the rotation.
+        request.refresh_token_instance = presented
         return True
-
-    def save_bearer_token(
-        self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any
-    ) -> None:
-        with transaction.atomic():
-            super().save_bearer_token(token, request, *args, **kwargs)
-            if request.grant_type == "authorization_code":
-                services.connection_record(
-                    site=request.site, application=request.client, user=request.user
-                )
-        # oauthlib builds the JSON response from this same dict after saving it.
-        token["site_uuid"] = str(request.site.uuid)
-        token["site_domain"] = request.site.domain
-
-    def _create_access_token(
-        self,
-        expires: datetime,
-        request: Request,
-        token: dict[str, Any],
-        source_refresh_token: RefreshToken | None = None,
-    ) -> AccessToken:
-        access_token = AccessToken(
-            user=request.user,
-            site=request.site,
-            scope=token["scope"],
-            expires=expires,
-            application=request.client,
-            source_refresh_token=source_refresh_token,
-        )
-        self._set_token_value(access_token, token["access_token"])
-        access_token.save()
-        return access_token
-
-    def _create_refresh_token(
-        self,
-        request: Request,
-        refresh_token_code: str,
-        access_token: AccessToken,
-        previous_refresh_token: RefreshToken | None,
-    ) -> RefreshToken:
-        token_family = (
-            previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4()
-        )
-        refresh_token = RefreshToken(
-            user=request.user,
-            site=request.site,
-            application=request.client,
-            access_token=access_token,
-            token_family=token_family,
-        )
-        self._set_token_value(refresh_token, refresh_token_code)
-        refresh_token.save()
-        request.issued_token_family = token_family
-        return refresh_token
 
     def revoke_token(
         self,
@@ -257,16 +244,3 @@ class SiteOAuth2Validator(OAuth2Validator):
     def _load_access_token(self, token: str) -> AccessToken | None:
         """One indexed query, with the site joined, for every authenticated API request."""
         return selectors.access_token_for_bearer(token=token)
-
-
-def _refresh_token_refusal(presented: RefreshToken, client: Application) -> str:
-    """Why DOT refused a refresh token it found, as the client's error_description."""
-    if presented.revoked is not None:
-        # RFC 9700 §4.14.2: DOT has revoked the token's whole family.
-        return (
-            "The refresh token was already used or was revoked; every token issued "
-            "from it is revoked."
-        )
-    if presented.application_id != client.pk:
-        return "The refresh token was issued to another client."
-    return "The refresh token expired or its access was revoked."

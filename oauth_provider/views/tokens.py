@@ -11,8 +11,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import View
 from oauth2_provider import views as dot_views
+from oauth2_provider.signals import app_authorized
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.common import Request as OauthlibRequest
+from oauthlib.oauth2 import OAuth2Error
+from oauthlib.oauth2.rfc6749.utils import scope_to_list
 
 from ratelimits.limits import token_request_retry_after, too_many_requests
 
@@ -51,16 +54,48 @@ class TokenView(dot_views.TokenView):
                 "Only authorization_code and refresh_token are supported.",
                 status=400,
             )
-        # Limits first, outside the transaction (the counters must not stay locked).
-        application = authenticated_client(self.get_oauthlib_core(), request)
+        # Limits first, outside the transaction (the counters must not stay locked). The
+        # client is authenticated once: oauthlib's grant is given the same request.
+        core = self.get_oauthlib_core()
+        token_request = oauthlib_request(core, request)
+        application = authenticated_client(core, token_request)
         retry_after = token_request_retry_after(
             request=request, client_id=None if application is None else application.pk
         )
         if retry_after is not None:
             return too_many_requests(retry_after)
         with transaction.atomic():
-            response = self.authorization_flow_token_response(request)
+            response = self.token_response(request, token_request)
         return with_basic_challenge(with_error_description(response))
+
+    def token_response(self, request: HttpRequest, token_request: OauthlibRequest) -> HttpResponse:
+        """DOT's `authorization_flow_token_response`, on the request the client was
+        authenticated on, without DOT's re-read of the token it just issued.
+
+        oauthlib's `TokenEndpoint.create_token_response` builds its own request from the
+        HTTP one; this is that method on ours (no extra credentials, no claims).
+        """
+        server = self.get_oauthlib_core().server
+        try:
+            server.validate_token_request(token_request)  # the method; no query string
+            token_request.scopes = scope_to_list(token_request.scope)
+            token_request.extra_credentials = None
+            grant = server.grant_types.get(
+                token_request.grant_type, server.default_grant_type_handler
+            )
+            headers, body, status = grant.create_token_response(
+                token_request, server.default_token_type
+            )
+        except OAuth2Error as error:
+            headers, body, status = error.headers, error.json, error.status_code
+        if status == 200:
+            # Set by the validator's _save_bearer_token; the receivers count on commit.
+            token = token_request.issued_access_token
+            app_authorized.send(sender=self, request=request, token=token)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 class RevokeTokenView(dot_views.RevokeTokenView):
@@ -85,7 +120,8 @@ class IntrospectView(OAuthLibMixin, View):
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        client = authenticated_client(self.get_oauthlib_core(), request)
+        core = self.get_oauthlib_core()
+        client = authenticated_client(core, oauthlib_request(core, request))
         if client is None:
             # RFC 7662 §2.3 answers a failed client authentication as RFC 6749 §5.2 does.
             return with_basic_challenge(
@@ -151,17 +187,21 @@ def oauth_error(error: str, description: str, *, status: int) -> HttpResponse:
     return no_store(JsonResponse({"error": error, "error_description": description}, status=status))
 
 
-def authenticated_client(core: Any, request: HttpRequest) -> Application | None:
+def oauthlib_request(core: Any, request: HttpRequest) -> OauthlibRequest:
+    """The oauthlib request for an HTTP one, built as DOT's OAuthLibCore builds it."""
+    uri, http_method, body, headers = core._extract_params(request)
+    return OauthlibRequest(uri, http_method, body, headers)
+
+
+def authenticated_client(core: Any, request: OauthlibRequest) -> Application | None:
     """The confidential client that authenticated this request (RFC 6749 §2.3.1), or None.
 
     The client is the one DOT's validator authenticated (HTTP Basic first, then the
     body), never one merely named in a header whose secret was wrong.
     """
-    uri, http_method, body, headers = core._extract_params(request)
-    oauthlib_request = OauthlibRequest(uri, http_method, body, headers)
-    if not core.server.request_validator.authenticate_client(oauthlib_request):
+    if not core.server.request_validator.authenticate_client(request):
         return None
-    client = oauthlib_request.client
+    client = request.client
     # DOT lets a public client "authenticate" without a secret for the device code grant.
     if not isinstance(client, Application) or client.client_type != Application.CLIENT_CONFIDENTIAL:
         return None

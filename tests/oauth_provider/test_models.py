@@ -1,5 +1,7 @@
 """Application redirect URI rules (RFC 8252 §7.3, RFC 9700 §2.1) and model details."""
 
+import hashlib
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -158,3 +160,53 @@ def test_https_only_setting_still_accepts_loopback_http(db, https_only_setting):
 
 def test_https_only_setting_refuses_http_on_a_public_host(db, https_only_setting):
     assert redirect_uri_errors("http://example.com/cb")
+
+
+# RefreshToken.revoke: DOT's, in one statement
+
+
+def live_refresh_token() -> RefreshToken:
+    return RefreshToken.objects.select_related("access_token").get(revoked__isnull=True)
+
+
+def test_revoke_retires_the_refresh_token_and_deletes_its_access_token(site, application):
+    obtain_tokens(application, site)
+    refresh_token = live_refresh_token()
+
+    refresh_token.revoke()
+
+    stored = RefreshToken.objects.get(pk=refresh_token.pk)
+    assert stored.revoked is not None and stored.access_token_id is None
+    assert not AccessToken.objects.exists()
+    assert (refresh_token.revoked, refresh_token.access_token) == (stored.revoked, None)
+
+
+def test_revoke_is_one_statement(site, application, django_assert_num_queries):
+    obtain_tokens(application, site)
+    refresh_token = live_refresh_token()
+
+    with django_assert_num_queries(1):
+        refresh_token.revoke()
+
+
+def test_revoke_leaves_other_tokens_alone(site, application):
+    obtain_tokens(application, site)
+    refresh_token = live_refresh_token()
+    other = obtain_tokens(application, site)
+
+    refresh_token.revoke()
+
+    others = hashlib.sha256(other["access_token"].encode()).hexdigest()
+    assert list(AccessToken.objects.values_list("token_checksum", flat=True)) == [others]
+    assert RefreshToken.objects.filter(revoked__isnull=True).count() == 1
+
+
+def test_revoke_of_a_revoked_token_changes_nothing(site, application):
+    obtain_tokens(application, site)
+    refresh_token = live_refresh_token()
+    refresh_token.revoke()
+    revoked = RefreshToken.objects.get(pk=refresh_token.pk).revoked
+
+    RefreshToken.objects.get(pk=refresh_token.pk).revoke()
+
+    assert RefreshToken.objects.get(pk=refresh_token.pk).revoked == revoked

@@ -174,6 +174,26 @@ def test_wrong_secret_in_the_body_is_401_invalid_client(application, code):
     assert_json_error(response, 401, "invalid_client")
 
 
+@pytest.mark.parametrize("value", ["x", "1", "True"])
+def test_body_parameters_cannot_stand_in_for_client_authentication(application, code, value):
+    # oauthlib answers body parameters as attributes of its request: the validator's note
+    # that the client is authenticated must not be one of them.
+    response = Client().post(
+        TOKEN,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "client_id": application.client_id,
+            "client_secret": "wrong-secret",
+            "client": value,
+            "authenticated_client": value,
+        },
+    )
+
+    assert_json_error(response, 401, "invalid_client")
+
+
 def test_unknown_client_is_401_invalid_client(code):
     response = Client().post(
         TOKEN,
@@ -363,6 +383,46 @@ def test_nul_byte_in_a_body_client_id_is_invalid_client_not_a_server_error(code)
     )
 
     assert_json_error(response, 401, "invalid_client")
+
+
+def test_malformed_resource_indicator_is_invalid_target(application, code):
+    # RFC 8707 §2: a resource is an absolute URI, without a fragment.
+    response = exchange_code(Client(), application, code, resource="not-a-uri")
+
+    assert_json_error(response, 400, "invalid_target")
+
+
+def test_malformed_resource_indicator_on_refresh_is_invalid_target(site, application):
+    first = obtain_tokens(application, site)
+
+    response = Client().post(
+        TOKEN,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": first["refresh_token"],
+            "resource": "https://api.example.com/#fragment",
+        },
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+
+    assert_json_error(response, 400, "invalid_target")
+
+
+def test_a_resource_indicator_issues_tokens_as_without_one(site, application, code):
+    body = exchange_code(Client(), application, code, resource="https://api.example.com").json()
+
+    response = Client().post(
+        TOKEN,
+        {
+            "grant_type": "refresh_token",
+            "refresh_token": body["refresh_token"],
+            "resource": "https://other.example.com",
+        },
+        HTTP_AUTHORIZATION=basic_auth(application.client_id),
+    )
+
+    assert response.status_code == 200, response.content
+    assert access_token_is_active(application, response.json()["access_token"])
 
 
 # --- The code is single use and short-lived (RFC 6749 §4.1.2, §10.5) -----------------------
