@@ -247,8 +247,8 @@ def leads_delete(*, lead_ids: list[uuid.UUID]) -> int:
         .values_list("subscription_id", flat=True)
     )
     statements.backlogs_change({pk: -count for pk, count in pending.items()})
-    count, _ = Lead.objects.filter(pk__in=lead_ids).delete()
-    return count
+    _, deleted = Lead.objects.filter(pk__in=lead_ids).delete()
+    return deleted.get(Lead._meta.label, 0)
 
 
 @transaction.atomic
