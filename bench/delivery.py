@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from procrastinate.contrib.django.models import ProcrastinateWorker
 
 from leads.delivery.http import new_http_client, sign
-from leads.models import Delivery, DeliveryState, LeadEvent
+from leads.models import Delivery, DeliveryBacklog, DeliveryState, LeadEvent
 from leads.services import lead_create
 
 from . import config, stack
@@ -60,9 +60,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+@transaction.atomic
 def queue_clear() -> None:
-    """No delivery left over from an earlier measurement."""
+    """No delivery left over from an earlier measurement, none counted in a backlog."""
     Delivery.objects.filter(state=DeliveryState.PENDING).update(state=DeliveryState.CANCELLED)
+    DeliveryBacklog.objects.update(pending=0)
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM procrastinate_jobs WHERE status IN ('todo', 'doing')")
 

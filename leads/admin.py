@@ -137,6 +137,13 @@ class LeadAdmin(UUIDSearchMixin, admin.ModelAdmin):  # type: ignore[type-arg]  #
     def site_domain(self, lead: Lead) -> SafeString:
         return truncated(lead.site.domain)
 
+    def delete_model(self, request: HttpRequest, obj: Lead) -> None:
+        services.leads_delete(lead_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Lead]) -> None:
+        """Through the service, which takes their pending deliveries out of the backlogs."""
+        services.leads_delete(lead_ids=list(queryset.values_list("pk", flat=True)))
+
     def get_readonly_fields(self, request: HttpRequest, obj: Lead | None = None) -> list[str]:
         # A lead never moves to another site.
         return [*self.readonly_fields, "site"] if obj else self.readonly_fields

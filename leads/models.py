@@ -143,9 +143,36 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["subscription", "state"]),
             models.Index(fields=["state", "finished"]),
+            # The pending ones alone, for the queue gauges (selectors.delivery_queue_stats:
+            # the oldest is the first entry) and the backlog counters' check
+            # (services.delivery_backlogs_repair), without reading their rows.
+            models.Index(
+                fields=["created"],
+                include=["subscription"],
+                condition=models.Q(state="pending"),
+                name="leads_delivery_pending_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         """E.g. "created · Jack Johnson → PieSync (delivered)": what an admin recognises."""
         partner = self.subscription.application.name if self.subscription else "no subscription"
         return f"{self.action} · {self.lead} → {partner} ({self.state})"
+
+
+class DeliveryBacklog(models.Model):
+    """How many of a subscription's deliveries are pending: what a new one is checked
+    against (DELIVERY_MAX_PENDING_PER_SUBSCRIPTION) in one row, however long the queue.
+
+    Changed only in the statement or transaction that makes deliveries pending or takes
+    them out of it (leads/queries.sql, leads/delivery/queries.sql), so it never drifts;
+    the periodic recovery checks it against the rows all the same. No row: none pending.
+    """
+
+    subscription = models.OneToOneField(
+        Subscription, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    pending = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.pending} pending for {self.subscription_id}"

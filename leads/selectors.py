@@ -16,9 +16,11 @@ class QueueStats:
 
 
 def delivery_queue_stats() -> QueueStats:
-    """Pending deliveries and when the oldest was made, in one query (per metrics scrape)."""
+    """Pending deliveries and when the oldest was made, in one query (per metrics scrape),
+    read from their partial index alone: `count(*)`, since `count(id)` would read each row
+    for its id."""
     row = Delivery.objects.filter(state=DeliveryState.PENDING).aggregate(
-        pending=Count("pk"), oldest=Min("created")
+        pending=Count("*"), oldest=Min("created")
     )
     return QueueStats(pending=row["pending"], oldest_created=row["oldest"])
 

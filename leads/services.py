@@ -2,28 +2,33 @@
 
 An event and its deliveries (rows and queued jobs) are written in the same transaction
 as the change: a rollback leaves nothing, a commit guarantees a delivery or a visible
-failure.
+failure. Whatever makes deliveries pending or takes them out of it changes their
+subscriptions' backlog counters (models.DeliveryBacklog) in the same transaction.
 """
 
+import logging
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidFields, NotFound
+from core.request_id import current_request_id
 from sites.models import Site
-from subscriptions.models import Subscription
 
-from . import metrics
+from . import metrics, statements
 from .conf import app_settings
 from .delivery.job import deliver_later
 from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
 from .payloads import lead_body
 from .selectors import orphaned_deliveries
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,6 @@ class ActivityData:
     created: datetime | None = None
 
 
-@transaction.atomic
 def lead_create(
     *,
     site: Site,
@@ -43,15 +47,26 @@ def lead_create(
     lead_id: uuid.UUID | None = None,
     activities: list[ActivityData] | None = None,
 ) -> Lead:
+    """The lead, its activities, its `created` event and that event's deliveries and jobs,
+    in one statement: atomic on its own, without a transaction of its own (none is sent
+    when the caller has none), and nothing written when the id exists."""
     _check_activities_addable(adding=len(activities or []), lead=None)
-    lead = Lead(id=lead_id or uuid.uuid4(), site=site, **fields)
-    try:
-        lead.save(force_insert=True)
-    except IntegrityError as exc:
-        # Nothing more runs in this transaction (or savepoint, when nested): it rolls back.
-        raise Conflict(f"A lead with the id {lead.id.hex} already exists") from exc
-    created = _activities_create(lead=lead, activities=activities or [])
-    _event_record(lead=lead, action=Action.CREATED, activities=created)
+    now = timezone.now()
+    lead = Lead(id=lead_id or uuid.uuid4(), site=site, created=now, updated=now, **fields)
+    created = [_activity(lead, activity, now) for activity in activities or []]
+    event = _event(lead=lead, action=Action.CREATED, activities=created, now=now)
+    recorded = statements.lead_insert(
+        lead=lead,
+        activities=created,
+        event=event,
+        backlog=_backlog(),
+        request_id=current_request_id(),
+    )
+    if not recorded.event:
+        raise Conflict(f"A lead with the id {lead.id.hex} already exists")
+    lead._state.adding = False
+    lead._state.db = "default"
+    metrics.count_deliveries_on_commit(DeliveryState.FAILED, recorded.refused)
     return lead
 
 
@@ -125,88 +140,66 @@ def _check_activities_addable(*, adding: int, lead: Lead | None) -> None:
         raise InvalidFields({"activities": [message]})
 
 
-def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> list[Activity]:
-    if not activities:
-        return []
-    now = timezone.now()
-    return Activity.objects.bulk_create(
-        Activity(
-            lead=lead,
-            type=activity.type,
-            source=activity.source,
-            description=activity.description,
-            property=activity.property,
-            created=activity.created or now,
-        )
-        for activity in activities
+def _activities_create(*, lead: Lead, activities: list[ActivityData]) -> None:
+    if activities:
+        now = timezone.now()
+        Activity.objects.bulk_create(_activity(lead, activity, now) for activity in activities)
+
+
+def _activity(lead: Lead, activity: ActivityData, now: datetime) -> Activity:
+    return Activity(
+        lead=lead,
+        type=activity.type,
+        source=activity.source,
+        description=activity.description,
+        property=activity.property,
+        created=activity.created or now,
     )
 
 
-def _event_record(
-    *, lead: Lead, action: Action, activities: list[Activity] | None = None
+def _event(
+    *, lead: Lead, action: Action, now: datetime, activities: list[Activity] | None = None
 ) -> LeadEvent:
     body = lead_body(lead, action=action, activities=activities)
-    event = LeadEvent.objects.create(lead=lead, action=action, body=body)
-    limit = app_settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
-    # Whether `limit` deliveries are already pending, without counting all of them.
-    backlog_full = Exists(
-        Delivery.objects.filter(subscription=OuterRef("pk"), state=DeliveryState.PENDING)
-        .order_by()
-        .values("pk")[limit - 1 : limit]
+    return LeadEvent(lead=lead, action=action, body=body, created=now)
+
+
+def _event_record(*, lead: Lead, action: Action) -> None:
+    """The event of an existing lead, with its deliveries and jobs (one statement)."""
+    event = _event(lead=lead, action=action, now=timezone.now())
+    recorded = statements.event_insert(
+        lead=lead, event=event, backlog=_backlog(), request_id=current_request_id()
     )
-    subscriptions = Subscription.objects.filter(
-        pk__in=_active_subscriptions_locked(site_id=lead.site_id)
-    ).annotate(backlog_full=backlog_full)
-    deliveries = []
-    for subscription in subscriptions:
-        delivery = Delivery(event=event, subscription=subscription, lead=lead, action=action)
-        if subscription.backlog_full:
-            # A partner that stays down must not grow the queue without bound.
-            delivery.state = DeliveryState.FAILED
-            delivery.finished = timezone.now()
-            delivery.last_error = (
-                f"Not queued: {limit} deliveries already pending for this subscription "
-                "(DELIVERY_MAX_PENDING_PER_SUBSCRIPTION)"
-            )
-        deliveries.append(delivery)
-    Delivery.objects.bulk_create(deliveries)
-    for delivery in deliveries:
-        if delivery.state == DeliveryState.PENDING:
-            deliver_later(delivery)
-    metrics.count_deliveries_on_commit(
-        DeliveryState.FAILED, sum(d.state == DeliveryState.FAILED for d in deliveries)
+    metrics.count_deliveries_on_commit(DeliveryState.FAILED, recorded.refused)
+
+
+def _backlog() -> statements.Backlog:
+    """A partner that stays down must not grow the queue without bound: past this, new
+    deliveries to it are failed at once."""
+    limit: int = app_settings.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION
+    return statements.Backlog(
+        max_pending=limit,
+        full_error=(
+            f"Not queued: {limit} deliveries already pending for this subscription "
+            "(DELIVERY_MAX_PENDING_PER_SUBSCRIPTION)"
+        ),
     )
-    return event
-
-
-_LOCK_ACTIVE_SUBSCRIPTIONS_SQL = (
-    "SELECT id FROM subscriptions_subscription WHERE site_id = %s AND active FOR KEY SHARE"
-)
-
-
-def _active_subscriptions_locked(*, site_id: int) -> list[int]:
-    """The ids of the site's active subscriptions, locked against a DELETE until commit.
-
-    Without it, a DELETE committing between this read and the commit made the deferred
-    foreign key fail one of the two (a 500), or left a pending delivery it never
-    cancelled. KEY SHARE, which Django's ORM cannot ask for, lets PUTs (no key change)
-    and other events go on.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_LOCK_ACTIVE_SUBSCRIPTIONS_SQL, [site_id])
-        return [pk for (pk,) in cursor.fetchall()]
 
 
 @transaction.atomic
 def deliveries_redeliver(*, delivery_ids: list[uuid.UUID]) -> int:
     """Send finished deliveries again, with the same body and message id; pending ones
-    too when their job ended without them (selectors.orphaned_deliveries)."""
+    too when their job ended without them (selectors.orphaned_deliveries). An admin's
+    choice: the backlog cap does not refuse it."""
     deliveries = list(
         Delivery.objects.select_for_update()
         .filter(pk__in=delivery_ids, subscription__isnull=False)
         .filter(~Q(state=DeliveryState.PENDING) | Q(pk__in=orphaned_deliveries().values("pk")))
         # Queued in commit order: a lead's jobs share a lock, which runs them in that order.
         .order_by("created")
+    )
+    statements.backlogs_change(
+        Counter(d.subscription_id for d in deliveries if d.state != DeliveryState.PENDING)
     )
     for delivery in deliveries:
         delivery.state = DeliveryState.PENDING
@@ -236,8 +229,26 @@ def deliveries_cancel_pending(*, subscription_id: int, reason: str) -> int:
     cancelled = Delivery.objects.filter(
         subscription_id=subscription_id, state=DeliveryState.PENDING
     ).update(state=DeliveryState.CANCELLED, last_error=reason, finished=now, updated=now)
+    statements.backlogs_change({subscription_id: -cancelled})
     metrics.count_deliveries_on_commit(DeliveryState.CANCELLED, cancelled)
     return cancelled
+
+
+@transaction.atomic
+def leads_delete(*, lead_ids: list[uuid.UUID]) -> int:
+    """Delete the leads, with their activities, events and deliveries; the pending ones
+    leave their subscriptions' backlogs. The leads are locked first: no update adds a
+    delivery to them meanwhile, and a delivery the worker finishes meanwhile is counted
+    out by the worker, not here."""
+    list(Lead.objects.select_for_update().filter(pk__in=lead_ids).values_list("pk"))
+    pending = Counter(
+        Delivery.objects.select_for_update()
+        .filter(lead_id__in=lead_ids, state=DeliveryState.PENDING)
+        .values_list("subscription_id", flat=True)
+    )
+    statements.backlogs_change({pk: -count for pk, count in pending.items()})
+    _, deleted = Lead.objects.filter(pk__in=lead_ids).delete()
+    return deleted.get(Lead._meta.label, 0)
 
 
 @transaction.atomic
@@ -250,3 +261,28 @@ def deliveries_prune(*, older_than: timedelta) -> int:
     ).delete()
     LeadEvent.objects.filter(created__lt=cutoff, deliveries__isnull=True).delete()
     return count
+
+
+@transaction.atomic
+def delivery_backlogs_repair() -> int:
+    """Set every backlog counter that differs from its pending deliveries to their
+    number, and log each: how many were wrong.
+
+    Each is maintained with the deliveries it counts, so none should ever be; a write
+    that bypassed these services and the delivery worker (SQL by hand, a cascade from
+    a deletion outside `leads_delete`, the previous release during a deploy) would leave
+    one wrong for good, refusing deliveries to a partner that is up, or letting a
+    backlog pass the cap. Only the suspects are locked, briefly.
+    """
+    suspects = statements.backlog_suspects()
+    if not suspects:
+        return 0
+    repaired = statements.backlogs_recount(suspects)
+    for subscription_id, counted, pending in repaired:
+        logger.warning(
+            "Backlog counter of subscription %s said %d pending deliveries, not %d: corrected",
+            subscription_id,
+            counted,
+            pending,
+        )
+    return len(repaired)

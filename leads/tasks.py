@@ -1,6 +1,6 @@
 """procrastinate's periodic tasks for deliveries: recovery of jobs whose worker died or
-that ended without their delivery, and pruning. The delivery job itself, which services
-queue, is leads.delivery.job.deliver."""
+that ended without their delivery, the backlog counters' check, and pruning. The
+delivery job itself, which services queue, is leads.delivery.job.deliver."""
 
 import logging
 from datetime import timedelta
@@ -10,7 +10,7 @@ from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
 from .conf import app_settings
-from .services import deliveries_prune, deliveries_requeue_orphaned
+from .services import deliveries_prune, deliveries_requeue_orphaned, delivery_backlogs_repair
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,14 @@ def requeue_orphaned_deliveries(timestamp: int) -> None:
     count = deliveries_requeue_orphaned()
     if count:
         logger.warning("Requeued %d pending deliveries whose job had ended", count)
+
+
+@app.periodic(cron=app_settings.DELIVERY_RECOVERY_CRON, periodic_id="repair-delivery-backlogs")
+@app.task(queue="maintenance", pass_context=False)
+def repair_delivery_backlogs(timestamp: int) -> None:
+    """Correct any backlog counter that differs from its pending deliveries (each one
+    found is logged as a warning: a write went around the services)."""
+    delivery_backlogs_repair()
 
 
 @app.periodic(cron="17 3 * * *", periodic_id="prune-delivered")

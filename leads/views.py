@@ -18,12 +18,7 @@ from oauth_provider.permissions import PartnerCanReachSite, partner_site
 from . import services
 from .conf import app_settings
 from .models import Role
-from .serializers import (
-    ActivitySerializer,
-    LeadSerializer,
-    PotentialSellerLeadSerializer,
-    activities_of,
-)
+from .serializers import ActivitySerializer, activities_of, lead_input
 
 
 def lead_uuid(lead_id: str) -> uuid.UUID:
@@ -61,24 +56,24 @@ class IncomingAPIView(JsonAPIView):
 
 class LeadsView(IncomingAPIView):
     def post(self, request: Request, site_uuid: str) -> Response:
-        lead = validated(LeadSerializer(data=json_object(request)))
+        lead = lead_input(json_object(request))
         services.lead_create(
             site=partner_site(request),
-            fields=lead.contact_fields(),
-            lead_id=lead.validated_data.get("id"),
-            activities=lead.activities_data(),
+            fields=lead.contact_fields,
+            lead_id=lead.id,
+            activities=lead.activities,
         )
         return Response({}, status=201)
 
 
 class PotentialSellerLeadsView(IncomingAPIView):
     def post(self, request: Request, site_uuid: str) -> Response:
-        lead = validated(PotentialSellerLeadSerializer(data=json_object(request)))
+        lead = lead_input(json_object(request), potential_seller=True)
         services.lead_create(
             site=partner_site(request),
-            fields={**lead.contact_fields(), "role": Role.POTENTIAL_SELLER},
-            lead_id=lead.validated_data.get("id"),
-            activities=lead.activities_data(),
+            fields={**lead.contact_fields, "role": Role.POTENTIAL_SELLER},
+            lead_id=lead.id,
+            activities=lead.activities,
         )
         return Response({}, status=201)
 
@@ -86,12 +81,12 @@ class PotentialSellerLeadsView(IncomingAPIView):
 class LeadView(IncomingAPIView):
     def patch(self, request: Request, site_uuid: str, lead_id: str) -> Response:
         lead = lead_uuid(lead_id)
-        changes = validated(LeadSerializer(data=json_object(request), partial=True))
+        changes = lead_input(json_object(request), partial=True)
         services.lead_update(
             site=partner_site(request),
             lead_id=lead,
-            changes=changes.contact_fields(),
-            activities=changes.activities_data(),
+            changes=changes.contact_fields,
+            activities=changes.activities,
         )
         return Response({})
 

@@ -2,11 +2,13 @@
 
 This is how Real Geeks' product credentials work: one username and password per
 integrating product, valid for every site a user has connected it to. Which sites
-those are is the views' business (`oauth_provider.selectors.connected_site`).
+those are is the permission's business (`oauth_provider.permissions`); the site in the
+path is looked up here, with the client, to spare a query.
 """
 
 import base64
 import binascii
+import uuid
 
 from django.contrib.auth.hashers import check_password
 from rest_framework.authentication import BaseAuthentication
@@ -14,13 +16,19 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 
 from ratelimits.limits import client_authentication_failed, client_authentication_retry_after
+from sites.models import Site
 
 from .authentication import REALM, InvalidToken
 from .models import Application
-from .selectors import application_for_client_id
+from .selectors import client_with_connected_site
 
 
 class ClientCredentialsAuthentication(BaseAuthentication):
+    """`request.auth` is the Application; `connected_site(request)` the site in the path
+    (`site_uuid`) when a user connected the application to it."""
+
+    connected_site: Site | None = None
+
     def authenticate(self, request: Request) -> tuple[None, Application] | None:
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic":
@@ -36,12 +44,30 @@ class ClientCredentialsAuthentication(BaseAuthentication):
         except (binascii.Error, UnicodeDecodeError):
             client_authentication_failed(request=request._request)
             raise InvalidToken("Malformed Basic credentials") from None
-        application = application_for_client_id(client_id=client_id)
+        found = client_with_connected_site(client_id=client_id, site_uuid=_path_site_uuid(request))
         # check_password compares in constant time.
-        if application is None or not check_password(secret, application.client_secret):
+        if found is None or not check_password(secret, found[0].client_secret):
             client_authentication_failed(request=request._request)
             raise InvalidToken("Invalid client credentials")
+        application, self.connected_site = found
         return None, application
 
     def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{REALM}"'
+
+
+def connected_site(request: Request) -> Site | None:
+    """The site in the path, if the client that authenticated is connected to it."""
+    authenticator = request.successful_authenticator
+    if not isinstance(authenticator, ClientCredentialsAuthentication):
+        raise TypeError("The request was not authenticated with client credentials")
+    return authenticator.connected_site
+
+
+def _path_site_uuid(request: Request) -> uuid.UUID | None:
+    """None when the path has none, or a malformed one (the permission answers 404)."""
+    site_uuid = request.parser_context.get("kwargs", {}).get("site_uuid")
+    try:
+        return uuid.UUID(site_uuid) if isinstance(site_uuid, str) else None
+    except ValueError:
+        return None

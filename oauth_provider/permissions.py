@@ -10,8 +10,9 @@ from rest_framework.views import APIView
 from sites.models import Site
 
 from .authentication import BearerTokenAuthentication, InsufficientScope
+from .client_authentication import connected_site
 from .models import Application
-from .selectors import BearerToken, connected_site
+from .selectors import BearerToken
 
 SITE_NOT_FOUND = "Site not found"
 
@@ -35,7 +36,7 @@ class PartnerCanReachSite(BasePermission):
                 raise InsufficientScope(scope)
             site = credentials.site if credentials.site.uuid == _site_uuid(view) else None
         elif isinstance(credentials, Application):
-            site = connected_site(application=credentials, site_uuid=_site_uuid(view))
+            site = connected_site(request)  # looked up with the client (none: malformed)
         elif all(isinstance(a, BearerTokenAuthentication) for a in request.authenticators or ()):
             # No credentials where only a token is taken (the Subscription API, as documented).
             raise exceptions.NotAuthenticated("Missing access token")

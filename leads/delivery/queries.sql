@@ -3,7 +3,9 @@
 -- %(name)s. The tables are those of leads.Delivery, leads.LeadEvent and
 -- subscriptions.Subscription. A write to a delivery sets only the columns it changes,
 -- and only while the delivery is pending unless it says otherwise: a cancellation
--- committed meanwhile (a subscription DELETE) stays.
+-- committed meanwhile (a subscription DELETE) stays. A delivery that leaves pending
+-- leaves its subscription's backlog counter (leads.DeliveryBacklog) in the same
+-- statement; a query that finds no delivery to change returns no row.
 
 -- delivery_attempt --
 -- What one webhook request needs, in one query: the delivery, its event's body, and its
@@ -18,19 +20,33 @@ WHERE d.id = %(delivery_id)s;
 -- finish --
 -- The final state, no request made (its subscription gone, its secret unreadable, an
 -- unexpected error past the schedule).
-UPDATE leads_delivery
-SET state = %(state)s, finished = %(finished)s, next_attempt_at = NULL,
-    last_error = %(last_error)s, updated = %(updated)s
-WHERE id = %(delivery_id)s AND state = 'pending';
+WITH finished AS (
+    UPDATE leads_delivery
+    SET state = %(state)s, finished = %(finished)s, next_attempt_at = NULL,
+        last_error = %(last_error)s, updated = %(updated)s
+    WHERE id = %(delivery_id)s AND state = 'pending'
+    RETURNING subscription_id
+), backlog AS (
+    UPDATE leads_deliverybacklog SET pending = pending - 1
+    WHERE subscription_id = (SELECT subscription_id FROM finished)
+)
+SELECT FROM finished;
 
 -- finish_after_attempt --
 -- The final state, and what the request left.
-UPDATE leads_delivery
-SET state = %(state)s, finished = %(finished)s, next_attempt_at = NULL,
-    last_error = %(last_error)s, attempts = %(attempts)s,
-    last_status_code = %(last_status_code)s, response_snippet = %(response_snippet)s,
-    updated = %(updated)s
-WHERE id = %(delivery_id)s AND state = 'pending';
+WITH finished AS (
+    UPDATE leads_delivery
+    SET state = %(state)s, finished = %(finished)s, next_attempt_at = NULL,
+        last_error = %(last_error)s, attempts = %(attempts)s,
+        last_status_code = %(last_status_code)s, response_snippet = %(response_snippet)s,
+        updated = %(updated)s
+    WHERE id = %(delivery_id)s AND state = 'pending'
+    RETURNING subscription_id
+), backlog AS (
+    UPDATE leads_deliverybacklog SET pending = pending - 1
+    WHERE subscription_id = (SELECT subscription_id FROM finished)
+)
+SELECT FROM finished;
 
 -- record_attempt --
 -- What the request left, whatever the state: a delivery cancelled while its request was

@@ -12,7 +12,15 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from leads import services
 from leads.delivery.job import deliver
-from leads.models import CONTACT_FIELDS, Activity, Delivery, DeliveryState, Lead, LeadEvent
+from leads.models import (
+    CONTACT_FIELDS,
+    Activity,
+    Delivery,
+    DeliveryBacklog,
+    DeliveryState,
+    Lead,
+    LeadEvent,
+)
 from tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -214,6 +222,40 @@ def test_invalid_admin_edit_changes_nothing(admin_client, lead, subscription):
     lead.refresh_from_db()
     assert lead.email == "ada@example.com"
     assert not LeadEvent.objects.exists()
+
+
+def test_deleting_a_lead_in_admin_takes_its_pending_delivery_out_of_the_backlog(
+    admin_client, site, subscription
+):
+    lead = services.lead_create(site=site, fields=FIELDS)
+
+    response = admin_client.post(
+        reverse("admin:leads_lead_delete", args=[lead.pk]), {"post": "yes"}
+    )
+
+    assert response.status_code == 302
+    assert not Lead.objects.exists()
+    assert DeliveryBacklog.objects.get(subscription=subscription).pending == 0
+
+
+def test_deleting_selected_leads_in_admin_takes_their_pending_deliveries_out(
+    admin_client, site, subscription
+):
+    leads = [services.lead_create(site=site, fields=FIELDS) for _ in range(2)]
+    kept = services.lead_create(site=site, fields=FIELDS)
+
+    response = admin_client.post(
+        reverse("admin:leads_lead_changelist"),
+        {
+            "action": "delete_selected",
+            "_selected_action": [lead.pk for lead in leads],
+            "post": "yes",
+        },
+    )
+
+    assert response.status_code == 302
+    assert list(Lead.objects.all()) == [kept]
+    assert DeliveryBacklog.objects.get(subscription=subscription).pending == 1
 
 
 def test_lead_changelist_searches_by_email(admin_client, lead):

@@ -684,6 +684,13 @@ def test_patch_with_invalid_email_is_422_and_changes_nothing(site, auth, lead):
     assert (lead.email, lead.city) == ("ada@example.com", "")
 
 
+def test_patch_with_an_activity_missing_a_field_is_422(site, auth, lead):
+    response = call("PATCH", lead_path(site.uuid, lead.id), {"activities": [{"type": "x"}]}, auth)
+
+    assert_invalid(response, "activities[0].source")
+    assert set(response.json()["fields"]) == {"activities[0].source", "activities[0].description"}
+
+
 def test_patch_does_not_require_source(site, auth, lead):
     response = patch(site, lead.id, {"city": "Hilo"}, auth)
 

@@ -1,5 +1,6 @@
-"""One new lead id POSTed by many threads at once to the Incoming Leads API on a live
-server (each request its own connection and transaction)."""
+"""Leads POSTed by many threads at once to the Incoming Leads API on a live server (each
+request its own connection and transaction): one new lead id, and new leads past a
+subscription's backlog cap."""
 
 import uuid
 
@@ -8,7 +9,7 @@ import pytest
 from django.db import connection
 
 from leads.delivery.job import deliver
-from leads.models import Action, Delivery, DeliveryState, Lead, LeadEvent
+from leads.models import Action, Delivery, DeliveryBacklog, DeliveryState, Lead, LeadEvent
 from oauth_provider.models import Connection
 from subscriptions.models import Subscription
 from tests.concurrency import AT_ONCE, rounds, send_at_once
@@ -72,3 +73,31 @@ def test_one_lead_id_posted_at_once_is_created_once_with_one_event_and_its_deliv
         ]
         queued = queued_delivery_ids()
         assert [queued.count(str(delivery.pk)) for delivery in deliveries] == [1, 1]
+
+
+def test_leads_created_at_once_never_take_a_backlog_past_its_cap(leads_url, application, knobs):
+    cap = AT_ONCE // 2
+    knobs.DELIVERY_MAX_PENDING_PER_SUBSCRIPTION = cap
+    requests = [
+        httpx.Request(
+            "POST",
+            leads_url,
+            json={**LEAD, "id": uuid.uuid4().hex},
+            headers={"Authorization": basic_auth(application.client_id)},
+        )
+        for _ in range(AT_ONCE)
+    ]
+
+    answers = send_at_once(requests)
+
+    assert [answer.status_code for answer in answers] == [201] * AT_ONCE
+    for subscription in Subscription.objects.all():
+        states = Delivery.objects.filter(subscription=subscription).values_list("state", flat=True)
+        assert (
+            sorted(states)
+            == [DeliveryState.FAILED] * (AT_ONCE - cap) + [DeliveryState.PENDING] * cap
+        )
+        assert DeliveryBacklog.objects.get(subscription=subscription).pending == cap
+    queued = queued_delivery_ids()
+    pending = Delivery.objects.filter(state=DeliveryState.PENDING).values_list("pk", flat=True)
+    assert [queued.count(str(pk)) for pk in pending] == [1] * (2 * cap)

@@ -8,9 +8,9 @@ from procrastinate.contrib.django import app
 from procrastinate.contrib.django.models import ProcrastinateJob
 
 from leads.delivery.job import deliver
-from leads.models import Delivery, DeliveryState
+from leads.models import Delivery, DeliveryBacklog, DeliveryState
 from leads.services import lead_create, lead_update
-from leads.tasks import prune_finished_jobs, requeue_orphaned_deliveries
+from leads.tasks import prune_finished_jobs, repair_delivery_backlogs, requeue_orphaned_deliveries
 from tests.factories import SubscriptionFactory
 
 pytestmark = [
@@ -146,3 +146,15 @@ def test_a_leads_deliveries_are_queued_again_in_commit_order(pending, site):
 
     queued = ProcrastinateJob.objects.filter(id__gt=last_job).order_by("id")
     assert [job.args["delivery_id"] for job in queued] == [str(pending.pk), str(updated.pk)]
+
+
+# --- the backlog counters ---------------------------------------------------------------
+
+
+def test_a_backlog_counter_a_write_around_the_services_left_wrong_is_corrected(pending, caplog):
+    Delivery.objects.filter(pk=pending.pk).update(state=DeliveryState.CANCELLED)
+
+    repair_delivery_backlogs(timestamp=0)
+
+    assert DeliveryBacklog.objects.get(subscription_id=pending.subscription_id).pending == 0
+    assert f"Backlog counter of subscription {pending.subscription_id} said 1" in caplog.text
