@@ -62,7 +62,7 @@ def assert_counted() -> None:
 
 @pytest.fixture
 def subscription(site, application):
-    return subscription_put(
+    return put_subscription(
         site=site, application=application, url="https://partner.test/hook", secret="s"
     )
 
