@@ -21,10 +21,18 @@ from core.errors import Conflict, InvalidFields, NotFound
 from core.request_id import current_request_id
 from sites.models import Site
 
-from . import metrics, statements
+from . import metrics, rollups, statements
 from .conf import app_settings
 from .delivery.job import deliver_later
-from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
+from .models import (
+    Action,
+    Activity,
+    Delivery,
+    DeliveryHoursRefresh,
+    DeliveryState,
+    Lead,
+    LeadEvent,
+)
 from .payloads import lead_body
 from .selectors import orphaned_deliveries
 
@@ -286,3 +294,34 @@ def delivery_backlogs_repair() -> int:
             pending,
         )
     return len(repaired)
+
+
+# Hours recounted on every refresh besides the current one: a delivery is counted in the
+# hour it finished, and may commit a little later. The rollups kept: the page's longest
+# window (7 days) and a day.
+HOURS_RECOUNTED = 2
+HOURS_KEPT = timedelta(days=8)
+
+
+@transaction.atomic
+def delivery_hours_refresh(*, now: datetime | None = None) -> tuple[int, int]:
+    """Recount the hourly delivery rollups (models.DeliveryHour) from the deliveries:
+    the current hour and the HOURS_RECOUNTED before it, or from the hour before the last
+    refresh when refreshes were missed (all HOURS_KEPT on the first). Runs one at a time:
+    the refresh row is locked. (rows written, rows deleted)."""
+    now = now or timezone.now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    keep = hour - HOURS_KEPT
+    mark, created = DeliveryHoursRefresh.objects.select_for_update().get_or_create(
+        pk=1, defaults={"refreshed": now}
+    )
+    since = hour - timedelta(hours=HOURS_RECOUNTED)
+    if created:
+        since = keep
+    else:
+        last = mark.refreshed.replace(minute=0, second=0, microsecond=0)
+        since = max(keep, min(since, last - timedelta(hours=1)))
+    counts = rollups.hours_recount(since=since, keep=keep)
+    mark.refreshed = now
+    mark.save(update_fields=["refreshed"])
+    return counts
