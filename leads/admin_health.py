@@ -25,6 +25,8 @@ from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 
+from core.admin_ui import ADMIN_CSS
+
 from .charts import (
     DEFAULT_WINDOW,
     SERIES,
@@ -109,6 +111,7 @@ class DeliveryHealthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generi
             "opts": self.model._meta,
             "title": "Delivery health",
             "render_time": RENDER_TIME,
+            "admin_css": ADMIN_CSS,
             "windows": WINDOWS.values(),
         }
         query = HealthQuery(request.GET)

@@ -21,7 +21,7 @@ class Window:
     label: str
     hours: int
     slot_hours: int  # hours per bar
-    tick_every: int  # slots between labelled ticks
+    tick_hours: int  # a labelled tick where a slot starts at a multiple of these (UTC)
     tick_format: str  # strftime of a tick's label
 
 
@@ -29,7 +29,7 @@ WINDOWS = {
     window.key: window
     for window in (
         Window("24h", "Last 24 hours", 24, 1, 6, "%H:00"),
-        Window("7d", "Last 7 days", 7 * 24, 6, 4, "%a %d"),
+        Window("7d", "Last 7 days", 7 * 24, 6, 24, "%a %d"),
     )
 }
 DEFAULT_WINDOW = WINDOWS["24h"]
@@ -48,9 +48,12 @@ class Slot:
 
 
 def window_start(window: Window, now: datetime) -> datetime:
-    """The first hour of the window: it ends with the current hour, partly over."""
+    """The first hour of the window, whose last slot is the current one, partly over;
+    slots start at multiples of their length (00:00, 06:00... for 6 hours), so that a
+    day's tick falls on midnight."""
     hour = now.replace(minute=0, second=0, microsecond=0)
-    return hour - timedelta(hours=window.hours - 1)
+    current = hour - timedelta(hours=hour.hour % window.slot_hours)
+    return current - timedelta(hours=window.hours - window.slot_hours)
 
 
 def slots(window: Window, since: datetime, hours: dict[datetime, Outcomes]) -> list[Slot]:
@@ -117,6 +120,7 @@ class Line:
     label: str
     segments: list[str]  # SVG polyline points, one per run of slots with deliveries
     points: list[Point]
+    radius: float  # of the points: p99's a ring around p50's dot
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,7 @@ def _x_ticks(window: Window, slots: list[Slot]) -> list[Tick]:
     return [
         Tick(position=LEFT + index * band, label=slot.start.strftime(window.tick_format))
         for index, slot in enumerate(slots)
-        if index % window.tick_every == 0
+        if slot.start.hour % window.tick_hours == 0
     ]
 
 
@@ -227,7 +231,8 @@ def latency_lines(window: Window, slots: list[Slot]) -> Chart:
     nothing was received."""
     band = PLOT_WIDTH / len(slots)
     lines = []
-    for series in ("p50", "p99"):
+    # p99 first, as rings, so that a p50 dot on the same bucket shows inside its ring.
+    for series in ("p99", "p50"):
         segments: list[list[str]] = [[]]
         points = []
         for index, slot in enumerate(slots):
@@ -239,7 +244,8 @@ def latency_lines(window: Window, slots: list[Slot]) -> Chart:
             x, y = round(LEFT + (index + 0.5) * band, 2), _latency_y(bucket)
             segments[-1].append(f"{x},{y}")
             points.append(Point(x, y, f"{slot.label}: {series} {bucket_label(bucket)}"))
-        lines.append(Line(series, series, [" ".join(run) for run in segments if run], points))
+        runs = [" ".join(run) for run in segments if run]
+        lines.append(Line(series, series, runs, points, radius=5.5 if series == "p99" else 3))
     total = sum((slot.outcomes for slot in slots), Outcomes())
     if total.received:
         description = (
