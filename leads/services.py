@@ -296,32 +296,31 @@ def delivery_backlogs_repair() -> int:
     return len(repaired)
 
 
-# Hours recounted on every refresh besides the current one: a delivery is counted in the
-# hour it finished, and may commit a little later. The rollups kept: the page's longest
-# window (7 days) and a day.
-HOURS_RECOUNTED = 2
+# A delivery is counted in the hour it finished, and commits a moment after that time
+# is taken: each refresh recounts from the hour that held the previous refresh less this
+# margin (the current hour alone, but for the first minutes of an hour). The rollups
+# kept: the page's longest window (7 days) and a day.
+LATE_MARGIN = timedelta(minutes=10)
 HOURS_KEPT = timedelta(days=8)
 
 
 @transaction.atomic
 def delivery_hours_refresh(*, now: datetime | None = None) -> tuple[int, int]:
-    """Recount the hourly delivery rollups (models.DeliveryHour) from the deliveries:
-    the current hour and the HOURS_RECOUNTED before it, or from the hour before the last
-    refresh when refreshes were missed (all HOURS_KEPT on the first). Runs one at a time:
+    """Recount the hourly delivery rollups (models.DeliveryHour) from the deliveries,
+    from the hour of the previous refresh less LATE_MARGIN (so missed refreshes are
+    caught up), or all HOURS_KEPT on the first; drop older ones. Runs one at a time:
     the refresh row is locked. (rows written, rows deleted)."""
     now = now or timezone.now()
-    hour = now.replace(minute=0, second=0, microsecond=0)
-    keep = hour - HOURS_KEPT
+    keep = _hour(now) - HOURS_KEPT
     mark, created = DeliveryHoursRefresh.objects.select_for_update().get_or_create(
         pk=1, defaults={"refreshed": now}
     )
-    since = hour - timedelta(hours=HOURS_RECOUNTED)
-    if created:
-        since = keep
-    else:
-        last = mark.refreshed.replace(minute=0, second=0, microsecond=0)
-        since = max(keep, min(since, last - timedelta(hours=1)))
+    since = keep if created else max(keep, _hour(min(mark.refreshed, now) - LATE_MARGIN))
     counts = rollups.hours_recount(since=since, keep=keep)
     mark.refreshed = now
     mark.save(update_fields=["refreshed"])
     return counts
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

@@ -84,13 +84,23 @@ def test_latency_is_counted_in_its_bucket_for_received_deliveries_only(subscript
 
 
 def test_a_delivery_that_commits_late_is_counted_in_the_hour_it_finished(subscription):
+    delivery_hours_refresh(now=HOUR + timedelta(seconds=30))
+    # Finished before the hour and that refresh, committed after them.
+    finish(subscription, DeliveryState.DELIVERED, at=HOUR - timedelta(seconds=1))
+
+    delivery_hours_refresh(now=HOUR + timedelta(seconds=90))
+
+    assert hours(subscription) == {HOUR - timedelta(hours=1): (1, 0, 0, 0)}
+
+
+def test_a_refresh_recounts_only_the_current_hour_once_past_the_margin(subscription):
     delivery_hours_refresh(now=NOW)
-    # Finished before that refresh, committed after it.
-    finish(subscription, DeliveryState.DELIVERED, at=HOUR - timedelta(minutes=1))
+    # Written by hand long after it finished: what no delivery path does.
+    finish(subscription, DeliveryState.DELIVERED, at=HOUR - timedelta(minutes=30))
 
     delivery_hours_refresh(now=NOW + timedelta(minutes=1))
 
-    assert hours(subscription) == {HOUR - timedelta(hours=1): (1, 0, 0, 0)}
+    assert hours(subscription) == {}
 
 
 def test_hours_are_recounted_not_added_to(subscription):
@@ -110,7 +120,7 @@ def test_hours_are_recounted_not_added_to(subscription):
 
 
 def test_an_hour_whose_deliveries_are_gone_is_emptied(subscription):
-    finish(subscription, DeliveryState.DELIVERED, at=NOW - timedelta(hours=1))
+    finish(subscription, DeliveryState.DELIVERED, at=NOW - timedelta(minutes=10))
     delivery_hours_refresh(now=NOW)
     Delivery.objects.all().delete()
 
