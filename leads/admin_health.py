@@ -150,7 +150,6 @@ class DeliveryHealthAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generi
             "failures_url": failures(health.selected),
             "rows": [_row(row, window, failures) for row in health.subscriptions],
             "stale": health.refreshed is None or now - health.refreshed > STALE_AFTER,
-            "delivery_log_url": reverse("admin:leads_delivery_changelist"),
             "now": now,
         }, 200
 

@@ -1,6 +1,6 @@
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -172,18 +172,8 @@ def delivery_health(
     subscriptions = Subscription.objects.select_related("site", "application").in_bulk(
         [pk for pk in wanted if pk is not None]
     )
-    shown = [
-        SubscriptionHealth(
-            subscription_id=row.subscription_id,
-            subscription=subscriptions.get(row.subscription_id)
-            if row.subscription_id is not None
-            else None,
-            outcomes=row.outcomes,
-            backlog=row.backlog,
-            oldest_pending=row.oldest_pending,
-        )
-        for row in shown
-    ]
+    # A row whose subscription is not found was a deleted subscription's.
+    shown = [replace(row, subscription=subscriptions.get(row.subscription_id)) for row in shown]
     selected = None
     hourly = in_window
     if subscription_id is not None:
@@ -220,7 +210,7 @@ def _ranked(
 ) -> list[SubscriptionHealth]:
     """Every subscription with deliveries or a backlog, the worst first: the most
     failures, then the largest backlog, the oldest pending, the most deliveries."""
-    ids: Iterable[int | None] = {*outcomes, *backlogs, *oldest}
+    ids: set[int | None] = {*outcomes, *backlogs, *oldest}
     rows = [
         SubscriptionHealth(
             subscription_id=pk,

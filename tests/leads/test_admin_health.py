@@ -158,6 +158,25 @@ def test_one_subscription_has_its_own_page(admin_client, two_partners):
     assert "subscription__id__exact" in found["See the 4 failed deliveries in the delivery log"]
 
 
+def test_deleted_and_paused_subscriptions_say_so(admin_client, piesync):
+    gone = subscribe("www.gone-homes.example.com", piesync)
+    paused = subscribe("www.maui-ranch.example.com", piesync)
+    finish(gone, DeliveryState.FAILED, count=2)
+    finish(paused, DeliveryState.FAILED)
+    gone.delete()  # its deliveries stay, with no subscription
+    paused.active = False
+    paused.save()
+    delivery_hours_refresh()
+
+    response = admin_client.get(URL)
+
+    page = text(response)
+    assert "Deleted subscription 0 2 0%" in page
+    assert "PieSync → www.maui-ranch.example.com paused 0 1 0%" in page
+    log = admin_client.get(links(response)["2 failed deliveries of Deleted subscription"])
+    assert log.context["cl"].result_count == 2
+
+
 def test_the_page_says_when_the_figures_were_never_counted(admin_client, piesync):
     subscription = subscribe("www.kailua-homes.example.com", piesync)
     finish(subscription, DeliveryState.DELIVERED)
