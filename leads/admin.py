@@ -13,7 +13,10 @@ from django.utils.safestring import SafeString
 
 from core.admin_ui import ADMIN_CSS, BlankNullJSONField, json_block, truncated
 
-from . import services
+from . import (
+    admin_health,  # noqa: F401  (registers the delivery health page, which the log links to)
+    services,
+)
 from .models import CONTACT_FIELDS, Activity, Delivery, Lead
 
 

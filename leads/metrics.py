@@ -14,6 +14,7 @@ from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from core.metrics import REGISTRY, register_scrape_collector
 
 from .models import DeliveryState
+from .rollups import LATENCY_BOUNDS
 from .selectors import delivery_queue_stats, newest_worker_heartbeat_age
 
 logger = logging.getLogger(__name__)
@@ -29,11 +30,8 @@ DELIVERY_LATENCY = Histogram(
     "realgeeks_delivery_latency_seconds",
     "From the commit that made a delivery to the partner's answer that finished it.",
     ["outcome"],
-    # Up to the retry schedule's three days.
-    buckets=(
-        *(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
-        *(300.0, 1800.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 86400.0, 3 * 86400.0),
-    ),
+    # The delivery health page's buckets too.
+    buckets=LATENCY_BOUNDS,
     registry=REGISTRY,
 )
 

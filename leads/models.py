@@ -1,5 +1,6 @@
 import uuid
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
@@ -176,3 +177,61 @@ class DeliveryBacklog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.pending} pending for {self.subscription_id}"
+
+
+class DeliveryHour(models.Model):
+    """One subscription's finished deliveries in one hour (by `finished`), for the delivery
+    health page: counts by outcome, and the commit → answer latency of those received
+    (delivered and ignored) as counts per bucket of leads.rollups.LATENCY_BOUNDS.
+
+    Written only by services.delivery_hours_refresh, from the deliveries; never by the
+    delivery path. `subscription` has no database constraint: a deleted subscription's
+    past hours stay counted in the totals (its recent deliveries, set to no subscription,
+    move to the no-subscription row when their hours are recounted).
+    """
+
+    subscription = models.ForeignKey(
+        Subscription,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    hour = models.DateTimeField()
+    delivered = models.IntegerField(default=0)
+    ignored = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    cancelled = models.IntegerField(default=0)
+    latency = ArrayField(models.IntegerField())
+
+    class Meta:
+        constraints = [
+            # Hour first: the page reads a window of hours across subscriptions.
+            models.UniqueConstraint(
+                fields=["hour", "subscription"],
+                nulls_distinct=False,
+                name="leads_deliveryhour_hour_subscription_uniq",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H:00} · subscription {self.subscription_id}"
+
+
+class DeliveryHoursRefresh(models.Model):
+    """When the hourly rollups were last recounted (one row): what the health page shows
+    as their freshness, and where the next recount starts when runs were missed."""
+
+    refreshed = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"delivery hours refreshed {self.refreshed:%Y-%m-%d %H:%M:%S}"
+
+
+class DeliveryHealth(Delivery):
+    """The delivery health page's entry in the admin (leads/admin.py): a proxy, so that it
+    is listed on the admin index beside the delivery log; it has no rows of its own."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "delivery health"

@@ -21,10 +21,18 @@ from core.errors import Conflict, InvalidFields, NotFound
 from core.request_id import current_request_id
 from sites.models import Site
 
-from . import metrics, statements
+from . import metrics, rollups, statements
 from .conf import app_settings
 from .delivery.job import deliver_later
-from .models import Action, Activity, Delivery, DeliveryState, Lead, LeadEvent
+from .models import (
+    Action,
+    Activity,
+    Delivery,
+    DeliveryHoursRefresh,
+    DeliveryState,
+    Lead,
+    LeadEvent,
+)
 from .payloads import lead_body
 from .selectors import orphaned_deliveries
 
@@ -286,3 +294,33 @@ def delivery_backlogs_repair() -> int:
             pending,
         )
     return len(repaired)
+
+
+# A delivery is counted in the hour it finished, and commits a moment after that time
+# is taken: each refresh recounts from the hour that held the previous refresh less this
+# margin (the current hour alone, but for the first minutes of an hour). The rollups
+# kept: the page's longest window (7 days) and a day.
+LATE_MARGIN = timedelta(minutes=10)
+HOURS_KEPT = timedelta(days=8)
+
+
+@transaction.atomic
+def delivery_hours_refresh(*, now: datetime | None = None) -> tuple[int, int]:
+    """Recount the hourly delivery rollups (models.DeliveryHour) from the deliveries,
+    from the hour of the previous refresh less LATE_MARGIN (so missed refreshes are
+    caught up), or all HOURS_KEPT on the first; drop older ones. Runs one at a time:
+    the refresh row is locked. (rows written, rows deleted)."""
+    now = now or timezone.now()
+    keep = _hour(now) - HOURS_KEPT
+    mark, created = DeliveryHoursRefresh.objects.select_for_update().get_or_create(
+        pk=1, defaults={"refreshed": now}
+    )
+    since = keep if created else max(keep, _hour(min(mark.refreshed, now) - LATE_MARGIN))
+    counts = rollups.hours_recount(since=since, keep=keep)
+    mark.refreshed = now
+    mark.save(update_fields=["refreshed"])
+    return counts
+
+
+def _hour(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)

@@ -1,6 +1,7 @@
 """procrastinate's periodic tasks for deliveries: recovery of jobs whose worker died or
-that ended without their delivery, the backlog counters' check, and pruning. The
-delivery job itself, which services queue, is leads.delivery.job.deliver."""
+that ended without their delivery, the backlog counters' check, the health page's
+hourly rollups, and pruning. The delivery job itself, which services queue, is
+leads.delivery.job.deliver."""
 
 import logging
 from datetime import timedelta
@@ -10,7 +11,12 @@ from procrastinate import JobContext
 from procrastinate.contrib.django import app
 
 from .conf import app_settings
-from .services import deliveries_prune, deliveries_requeue_orphaned, delivery_backlogs_repair
+from .services import (
+    deliveries_prune,
+    deliveries_requeue_orphaned,
+    delivery_backlogs_repair,
+    delivery_hours_refresh,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +54,15 @@ def repair_delivery_backlogs(timestamp: int) -> None:
     """Correct any backlog counter that differs from its pending deliveries (each one
     found is logged as a warning: a write went around the services)."""
     delivery_backlogs_repair()
+
+
+@app.periodic(cron="* * * * *", periodic_id="refresh-delivery-hours")
+@app.task(queue="maintenance", pass_context=False)
+def refresh_delivery_hours(timestamp: int) -> None:
+    """Every minute: recount the delivery health page's hourly rollups of the last hours
+    (and of any hour a missed run left), so the page is at most about a minute behind."""
+    written, deleted = delivery_hours_refresh()
+    logger.debug("Delivery hours recounted: %d written, %d deleted", written, deleted)
 
 
 @app.periodic(cron="17 3 * * *", periodic_id="prune-delivered")

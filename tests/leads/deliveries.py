@@ -17,9 +17,10 @@ def make_deliveries(
     finished: datetime | None = None,
     attempts: int = 0,
     updated: datetime | None = None,
+    created: datetime | None = None,
 ) -> list[Delivery]:
     """`count` deliveries of one lead's event to `subscription`; `updated` backdates
-    their last change (an attempt's time, for a pending one)."""
+    their last change (an attempt's time, for a pending one), `created` their commit."""
     lead = Lead.objects.create(site=subscription.site, source="Zillow", first_name="Ada")
     event = LeadEvent.objects.create(lead=lead, action="created", body=b"{}")
     rows = Delivery.objects.bulk_create(
@@ -34,8 +35,11 @@ def make_deliveries(
         )
         for _ in range(count)
     )
-    if updated is not None:
-        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(updated=updated)
+    backdated = {
+        name: value for name, value in (("updated", updated), ("created", created)) if value
+    }
+    if backdated:
+        Delivery.objects.filter(pk__in=[row.pk for row in rows]).update(**backdated)
     return rows
 
 

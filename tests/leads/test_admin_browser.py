@@ -1,8 +1,10 @@
-"""The admin's change lists and the lead change form in a real Chromium at 1280 px.
+"""The admin's change lists and the lead change form in a real Chromium at 1280 px, and
+the delivery health page at 375 and 1280 px.
 
 What an admin sees on a laptop: every column without scrolling sideways, and a lead's
-activities compact. Debian's Chromium, driven by Playwright, as in
-tests/oauth_provider/test_browser.py; a missing browser fails this test, never skips.
+activities compact; the health page also on a phone, passing axe-core. Debian's
+Chromium, driven by Playwright, as in tests/oauth_provider/test_browser.py; a missing
+browser fails this test, never skips.
 """
 
 import json
@@ -18,8 +20,10 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from leads import services
 from leads.models import Delivery, DeliveryState, Lead
+from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, UserFactory
-from tests.oauth_provider.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.leads.deliveries import hours_ago, make_deliveries
+from tests.oauth_provider.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, check_page
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -223,3 +227,34 @@ def test_delivery_body_wraps_within_the_page(admin_page, live_server):
         "whiteSpace": "pre-wrap",
         "preOverflows": False,
     }
+
+
+def test_delivery_health_fits_a_phone_and_a_laptop_and_passes_axe(admin_page, live_server):
+    page = admin_page
+    first, second, _ = Subscription.objects.order_by("pk")
+    for hours in range(1, 30, 2):
+        make_deliveries(
+            first,
+            DeliveryState.DELIVERED,
+            count=hours,
+            finished=hours_ago(hours),
+            created=hours_ago(hours + 0.001),
+        )
+    make_deliveries(second, DeliveryState.FAILED, count=3, finished=hours_ago(3))
+    make_deliveries(
+        second, DeliveryState.DELIVERED, count=5, finished=hours_ago(3), created=hours_ago(4)
+    )
+    services.delivery_hours_refresh()
+    health = live_server.url + reverse("admin:leads_deliveryhealth_changelist")
+
+    page.goto(health)
+    assert page.locator("svg[role=img]").count() == 2
+    assert page.locator("table.rg-subscriptions tbody tr").count() == 3
+    check_page(page, "admin-delivery-health")
+
+    page.locator("summary", has_text="Figures per hour").click()
+    check_page(page, "admin-delivery-health-figures")
+
+    page.goto(f"{health}?window=7d&subscription={second.pk}")
+    assert page.locator("h1").inner_text().startswith("Delivery health: PieSync → www.north-shore")
+    check_page(page, "admin-delivery-health-subscription")
