@@ -44,7 +44,7 @@ FROM (
             WHEN n %% 101 = 17 THEN interval '61 seconds'
             ELSE make_interval(secs => 0.002 + (n %% 37) * 0.0003)
         END AS latency
-    FROM generate_series(0, %(rows)s - 1) AS n
+    FROM generate_series(0, %(rows)s::integer - 1) AS n
 ) AS s
 """
 

@@ -48,11 +48,11 @@ STATEMENTS = [
             is_staff, is_active, date_joined)
         SELECT '!', false, 'seed-' || i, '', '', 'seed-' || i || '@example.com', false, true,
             now()
-        FROM generate_series(%(first)s, %(last)s) AS i""",
+        FROM generate_series(%(first)s::integer, %(last)s::integer) AS i""",
     """INSERT INTO customer_sites_site (uuid, domain, name, created, updated, owner_id)
         SELECT gen_random_uuid(), 'site-' || i || %(domain)s, 'Seed site ' || i, now(), now(),
             u.id
-        FROM generate_series(%(first)s, %(last)s) AS i
+        FROM generate_series(%(first)s::integer, %(last)s::integer) AS i
         JOIN auth_user AS u ON u.username = 'seed-' || i""",
     """CREATE TEMPORARY TABLE new_site ON COMMIT DROP AS
         SELECT id, owner_id FROM customer_sites_site WHERE id > %(after_site)s""",
@@ -82,7 +82,7 @@ STATEMENTS = [
         SELECT gen_random_uuid(), 'seed', '', 'lead-' || s.id || '-' || n || '@example.com',
             '', 'Pat', 'Lead ' || n, '808-555-0100', '', '', '1 Main St', 'Honolulu', 'HI',
             '96813', 'Buyer', '', '', '', now() - n * interval '1 day', now(), s.id
-        FROM new_site AS s CROSS JOIN generate_series(1, %(leads_per_site)s) AS n""",
+        FROM new_site AS s CROSS JOIN generate_series(1, %(leads_per_site)s::integer) AS n""",
     """INSERT INTO leads_leadevent (id, action, body, created, lead_id)
         SELECT gen_random_uuid(), 'created',
             convert_to(json_build_object('action', 'created',
