@@ -99,10 +99,11 @@ DATABASES = {
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # Server-side binding lets psycopg prepare a statement after its fifth run on a connection
-# (the pool keeps connections), so PostgreSQL plans it once (docs/speed.md). A
+# (the pool keeps connections), so PostgreSQL plans it once. Off by default: it speeds up
+# the web tier's lead create but slows the delivery worker (docs/speed.md). A
 # transaction-pooling PgBouncer needs `max_prepared_statements` set for it.
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-    "DATABASE_SERVER_SIDE_BINDING", default=True
+    "DATABASE_SERVER_SIDE_BINDING", default=False
 )
 DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
