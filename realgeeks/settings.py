@@ -99,8 +99,8 @@ DATABASES = {
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # Server-side binding lets psycopg prepare a statement after its fifth run on a connection
-# (the pool keeps connections), so PostgreSQL plans it once. Off by default: it speeds up
-# the web tier's lead create but slows the delivery worker (docs/speed.md). A
+# (the pool keeps connections), so PostgreSQL plans it once. Off by default until its
+# measured effect on the delivery worker is understood (docs/speed.md). A
 # transaction-pooling PgBouncer needs `max_prepared_statements` set for it.
 DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
     "DATABASE_SERVER_SIDE_BINDING", default=False
