@@ -98,14 +98,7 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/realgeeks"),
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
-# Server-side binding lets psycopg prepare a statement after its fifth run on a connection
-# (the pool keeps connections), so PostgreSQL plans it once. Off by default until its
-# measured effect on the delivery worker is understood (docs/speed.md). A
-# transaction-pooling PgBouncer needs `max_prepared_statements` set for it.
-DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = env.bool(
-    "DATABASE_SERVER_SIDE_BINDING", default=False
-)
-DATABASES["default"]["OPTIONS"]["pool"] = {
+DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
     "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
