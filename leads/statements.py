@@ -17,6 +17,8 @@ from typing import Any
 from django.db import connection
 from psycopg.types.json import Jsonb
 
+from core.db import prepared_cursor
+
 from .delivery.job import deliver
 from .models import CONTACT_FIELDS, Activity, Lead, LeadEvent
 
@@ -193,7 +195,7 @@ def _run(
         "priority": job.priority,
         "job_args": Jsonb({"request_id": request_id} if request_id else {}),
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, values)
         row = cursor.fetchone()
     assert row is not None

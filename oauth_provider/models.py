@@ -10,10 +10,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 from oauth2_provider import models as dot_models
 
+from core.db import prepared_cursor
 from sites.models import Site
 
 
@@ -105,7 +106,7 @@ class RefreshToken(dot_models.AbstractRefreshToken):
         A token already revoked is left alone, with its access token, as DOT's does.
         """
         now = timezone.now()
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(
                 _REVOKE.format(
                     refresh_token=self._meta.db_table, access_token=AccessToken._meta.db_table

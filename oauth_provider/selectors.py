@@ -10,6 +10,7 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.db import prepared_cursor
 from core.text import is_storable_text
 from sites.models import Site
 
@@ -79,7 +80,7 @@ def bearer_token_from_row(
 def bearer_token(*, token: str) -> BearerToken | None:
     """The presented bearer token, with its site: one indexed query; None if unknown
     (never issued, or revoked: DOT deletes a revoked access token)."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_BEARER_TOKEN, [token_checksum(token)])
         row = cursor.fetchone()
     return None if row is None else bearer_token_from_row(row, kind=BearerToken)
@@ -116,7 +117,7 @@ def refresh_token_for_refresh(*, token: str) -> RefreshToken | None:
     deferred): building this query with the ORM took a quarter of a refresh's CPU.
     """
     checksum = hashlib.sha256(token.encode()).hexdigest()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_REFRESH_TOKEN_FOR_REFRESH, [checksum])
         row = cursor.fetchone()
     if row is None:
@@ -138,7 +139,7 @@ def grant_for_exchange(*, code: str, application: Application) -> Grant | None:
 
     Only the grant's row is locked, not its site's. Plain SQL, as for refresh tokens.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_GRANT_FOR_EXCHANGE, [code, application.pk])
         row = cursor.fetchone()
     if row is None:
@@ -172,7 +173,7 @@ def client_with_connected_site(
     # Text PostgreSQL cannot hold (core.text) can only be an unknown client id.
     if not is_storable_text(client_id):
         return None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_CLIENT_WITH_CONNECTED_SITE, [site_uuid, client_id])
         row = cursor.fetchone()
     if row is None:
@@ -192,7 +193,7 @@ def application_for_client_id(*, client_id: str) -> Application | None:
     # Text PostgreSQL cannot hold (core.text) can only be an unknown client id.
     if not is_storable_text(client_id):
         return None
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_APPLICATION_FOR_CLIENT_ID, [client_id])
         row = cursor.fetchone()
     return None if row is None else Application.from_db(connection.alias, _APPLICATION_COLUMNS, row)

@@ -9,8 +9,10 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
+
+from core.db import prepared_cursor
 
 from .models import RateLimitWindow
 from .rates import Rate
@@ -45,7 +47,7 @@ def windows_hit(*, limits: Mapping[str, Rate], now: float | None = None) -> int 
         return None
     at = time.time() if now is None else now
     rows = _windows(limits, at)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_HIT, _columns(rows))
         counts = dict(cursor.fetchall())
     waits = [math.ceil(end - at) for key, end, rate in rows if counts[key] > rate.limit]
@@ -60,7 +62,7 @@ def windows_full(*, limits: Mapping[str, Rate], now: float | None = None) -> int
         return None
     at = time.time() if now is None else now
     rows = _windows(limits, at)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_COUNTS, _columns(rows))
         counts = dict(cursor.fetchall())
     waits = [math.ceil(end - at) for key, end, rate in rows if counts.get(key, 0) >= rate.limit]

@@ -98,7 +98,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/realgeeks"),
 }
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
-DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+# psycopg prepares a statement on its first run, but only from the cursors that
+# core.db.prepared_cursor makes: Django's own bind parameters client-side and never prepare.
+DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
+DATABASES["default"]["OPTIONS"]["pool"] = {
     "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
     "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
     "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),

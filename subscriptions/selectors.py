@@ -1,8 +1,7 @@
 import dataclasses
 from datetime import datetime
 
-from django.db import connection
-
+from core.db import prepared_cursor
 from oauth_provider.selectors import (
     BEARER_COLUMNS,
     BEARER_TABLES,
@@ -48,7 +47,7 @@ _SUBSCRIPTION_BEARER_TOKEN = f"""
 def subscription_bearer_token(*, token: str) -> SubscriptionBearerToken | None:
     """The presented bearer token, its site and its subscription, in one indexed query
     (a subscription GET's only round trip); None if the token is unknown."""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_SUBSCRIPTION_BEARER_TOKEN, [token_checksum(token)])
         row = cursor.fetchone()
     if row is None:

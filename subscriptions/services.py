@@ -1,8 +1,9 @@
 import dataclasses
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from core.db import prepared_cursor
 from oauth_provider.models import Application
 from sites.models import Site
 
@@ -29,7 +30,7 @@ def subscription_put(*, site: Site, application: Application, url: str, secret: 
     statement is atomic on its own, and BEGIN and COMMIT would be two more round trips
     (the ORM's `bulk_create` opens one).
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _UPSERT,
             {

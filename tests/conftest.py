@@ -2,6 +2,7 @@ import socket
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from core.conf import AppSettings, declared_settings
 from tests.factories import ApplicationFactory, SiteFactory, UserFactory
@@ -111,3 +112,11 @@ def on_commit(django_capture_on_commit_callbacks):
     """Runs the on-commit callbacks (where metrics are counted, say) of the block it
     wraps: the test's transaction never commits."""
     return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+@pytest.fixture
+def new_connection() -> None:
+    """The test's next statement on a new connection, which has prepared nothing
+    (core.db): the current one back to the pool, and the pool closed."""
+    connection.close()
+    connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's; not in django-stubs

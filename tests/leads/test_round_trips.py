@@ -158,3 +158,19 @@ def test_a_full_backlog_costs_no_statement_more(
         (down_partner.pk, DeliveryState.FAILED),
     ]
     assert DeliveryBacklog.objects.get(subscription=down_partner).pending == 10_000
+
+
+def test_each_statement_is_planned_once_per_connection(
+    site, application, subscription, rate_limits
+):
+    """Prepared (core.db), and past PostgreSQL's first five runs each on the generic plan
+    it keeps, rather than planned again for every lead."""
+    authorization = basic_auth(application.client_id)
+    for _ in range(7):
+        post_lead(site, authorization)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans FROM pg_prepared_statements")
+        planned_once = [" ".join(sql.split()) for sql, generic in cursor.fetchall() if generic]
+
+    assert set(BASIC) <= set(kinds(planned_once))

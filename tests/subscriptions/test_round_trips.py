@@ -2,7 +2,9 @@
 the connection sends, BEGIN, COMMIT and savepoints included, as libpq traces them.
 
 Outside a test transaction (`transactional_db`), as in production: a transaction the
-request opened shows as its BEGIN and COMMIT.
+request opened shows as its BEGIN and COMMIT. On a connection that has served these
+requests before (`prepared`), as the pool's are: the first run of a prepared statement
+on a connection costs one round trip more (core.db), counted apart.
 """
 
 import tempfile
@@ -18,16 +20,18 @@ from subscriptions.models import Subscription
 from tests.factories import SiteFactory, SubscriptionFactory, issue_access_token
 from tests.http import send
 
-pytestmark = pytest.mark.usefixtures("transactional_db", "fast_password_hashing")
+pytestmark = pytest.mark.usefixtures("transactional_db", "fast_password_hashing", "prepared")
 
 BODY = {"url": "https://api.piesync.test/v1/realgeeks", "secret": "s3cret"}
 
 
 @dataclass
 class Wire:
-    """What the test's connection sent, one message a line as libpq traces it."""
+    """What the test's connection sent, one message a line as libpq traces it
+    ("F<tab>length<tab>Query<tab> fields"), and its prepared statements' texts by name."""
 
     lines: list[str] = field(default_factory=list)
+    prepared: dict[str, str] = field(default_factory=dict)
 
     @property
     def round_trips(self) -> int:
@@ -36,8 +40,26 @@ class Wire:
 
     @property
     def statements(self) -> list[str]:
-        """The text of each statement sent (libpq quotes it)."""
-        return [line.split("\t", 3)[3].strip()[1:-1] for line in self.lines if "\tQuery\t" in line]
+        """The text of each statement run: a query's own (libpq quotes it), or that of the
+        prepared statement a Bind names."""
+        run = []
+        for message, fields in self._sent():
+            if message == "Query":
+                run.append(fields.strip()[1:-1])
+            elif message == "Bind":  # the portal's name, then the statement's, quoted
+                run.append(self.prepared[fields.split('"')[3]])
+        return run
+
+    @property
+    def parses(self) -> int:
+        """Statements prepared meanwhile, each in a round trip of its own."""
+        return sum(message == "Parse" for message, _ in self._sent())
+
+    def _sent(self) -> Iterator[tuple[str, str]]:
+        for line in self.lines:
+            if line.startswith("F\t"):
+                _, _, message, fields = (line + "\t").split("\t", 3)
+                yield message, fields
 
 
 @contextmanager
@@ -58,6 +80,9 @@ def wire() -> Iterator[Wire]:
                     seen.lines.append(line)
                 elif seen.lines:  # a statement's text goes on over several lines
                     seen.lines[-1] += "\n" + line
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT name, statement FROM pg_prepared_statements")
+                seen.prepared = dict(cursor.fetchall())
 
 
 def path(site) -> str:
@@ -72,6 +97,17 @@ def call(method: str, site, token: str, body=None):
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token}",
     )
+
+
+@pytest.fixture
+def prepared(user, application):
+    """The statements of these requests prepared on the test's connection, as on a pooled
+    connection that has served them: a PUT, a GET and a DELETE of another site."""
+    other = SiteFactory.create(owner=user)
+    token = issue_access_token(site=other, application=application)
+    for method in ("PUT", "GET", "DELETE"):
+        assert call(method, other, token, BODY).status_code in (200, 204)
+    assert call("GET", other, "not-a-token-we-issued").status_code == 401
 
 
 def test_the_counter_sees_a_transaction():
@@ -114,6 +150,20 @@ def test_get_of_an_inactive_subscription_is_one_round_trip(site, application, ac
     assert seen.round_trips == 1
 
 
+def test_a_new_connection_prepares_the_get_once(new_connection, site, application, access_token):
+    """Its first GET costs the Parse's round trip too; the next one, on that connection, not."""
+    SubscriptionFactory.create(site=site, application=application, **BODY)
+
+    with wire() as first:
+        call("GET", site, access_token)
+    with wire() as second:
+        call("GET", site, access_token)
+
+    assert (first.round_trips, first.parses) == (2, 1)
+    assert (second.round_trips, second.parses) == (1, 0)
+    assert first.statements == second.statements
+
+
 @pytest.mark.parametrize("existing", [False, True], ids=["create", "replace"])
 def test_put_is_two_round_trips_without_a_transaction(site, application, access_token, existing):
     if existing:
@@ -126,7 +176,7 @@ def test_put_is_two_round_trips_without_a_transaction(site, application, access_
     assert (response.status_code, response.json()) == (200, new)
     assert seen.round_trips == 2  # the token, the upsert
     assert not any("BEGIN" in s or "SAVEPOINT" in s for s in seen.statements)
-    row = Subscription.objects.get()
+    row = Subscription.objects.get(site=site)
     assert (row.url, row.secret, row.active) == (new["url"], new["secret"], True)
 
 
