@@ -15,7 +15,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from ratelimits.limits import PerClientThrottle
+from ratelimits.limits import PerClientThrottle, client_authentication_failures
+from ratelimits.rates import Rate
 
 from .models import Application
 from .selectors import BearerToken, bearer_token
@@ -85,7 +86,16 @@ def bearer_application(request: Request) -> Application:
 
 class IncomingClientThrottle(PerClientThrottle):
     """The Incoming Leads API's limit, counted per OAuth client: the application that
-    authenticated with its id and secret, or the one the bearer token was issued to."""
+    authenticated with its id and secret, or the one the bearer token was issued to.
+
+    A client that authenticated with its secret is refused too while its address is over
+    its failed client authentications (oauth_provider.client_authentication).
+    """
+
+    def checked_limits(self, request: Request) -> dict[str, Rate]:
+        if isinstance(request.auth, Application):
+            return client_authentication_failures(request._request)
+        return {}
 
     def client_id(self, request: Request) -> int | None:
         credentials = request.auth

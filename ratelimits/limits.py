@@ -1,7 +1,9 @@
 """What is limited, and the 429 a client gets over a limit.
 
 Each check is one statement (`services.windows_hit`, or `services.windows_full` for a
-limit on failures, which are counted once they happened), made before the request's work.
+limit on failures, which are counted once they happened), made before the request's work;
+a request that is counted has the failure limits it must be under checked in its count's
+statement.
 """
 
 import functools
@@ -40,19 +42,20 @@ def client_authentication_retry_after(*, request: HttpRequest) -> int | None:
     """The seconds to wait while the request's address is over its failed client
     authentications, else None.
 
-    Asked before the secret is checked, so that once over, a right guess is refused like
-    a wrong one and guessing learns nothing more.
+    Asked whatever the secret turns out to be, before the answer says it, so that once
+    over, a right guess is refused like a wrong one and guessing learns nothing more.
     """
-    return windows_full(limits=_client_authentication_failures(request))
+    return windows_full(limits=client_authentication_failures(request))
 
 
 def client_authentication_failed(*, request: HttpRequest) -> None:
     """Count a failed client authentication against the request's address: one count
     for every endpoint that takes a client's id and secret."""
-    windows_hit(limits=_client_authentication_failures(request))
+    windows_hit(limits=client_authentication_failures(request))
 
 
-def _client_authentication_failures(request: HttpRequest) -> dict[str, Rate]:
+def client_authentication_failures(request: HttpRequest) -> dict[str, Rate]:
+    """The limit on the address's failed client authentications, by its key."""
     rate = app_settings.RATE_LIMIT_CLIENT_AUTH_FAILURES_PER_IP
     return {} if rate is None else {f"client-auth-failures:ip:{client_ip(request)}": rate}
 
@@ -111,12 +114,16 @@ class PerClientThrottle(BaseThrottle):
     def client_id(self, request: Request) -> int | None:
         raise NotImplementedError
 
+    def checked_limits(self, request: Request) -> dict[str, Rate]:
+        """Limits on failures the request must be under, checked (not counted) in the
+        statement that counts it."""
+        return {}
+
     def allow_request(self, request: Request, view: APIView) -> bool:
         rate = app_settings.RATE_LIMIT_INCOMING_API_PER_CLIENT
         client = self.client_id(request)
-        if rate is None or client is None:
-            return True
-        self.retry_after = windows_hit(limits={f"incoming:client:{client}": rate})
+        counted = {} if rate is None or client is None else {f"incoming:client:{client}": rate}
+        self.retry_after = windows_hit(limits=counted, full=self.checked_limits(request))
         return self.retry_after is None
 
     def wait(self) -> float | None:

@@ -18,14 +18,22 @@ from .models import RateLimitWindow
 from .rates import Rate
 
 # Fixed statements whatever the number of keys (arrays, not generated placeholders), in
-# key order: concurrent statements then lock shared rows in the same order.
+# key order: concurrent statements then lock shared rows in the same order. `_HIT` also
+# reads the counts of the keys it is asked to check without counting (the second pair of
+# arrays, other keys than the first's), in the same round trip.
 _HIT = """
-    INSERT INTO ratelimits_ratelimitwindow (key, window_end, hits)
-    SELECT key, window_end, 1
-    FROM unnest(%s::text[], %s::timestamptz[]) WITH ORDINALITY AS w (key, window_end, n)
-    ORDER BY n
-    ON CONFLICT (key, window_end) DO UPDATE SET hits = ratelimits_ratelimitwindow.hits + 1
-    RETURNING key, hits
+    WITH hit AS (
+        INSERT INTO ratelimits_ratelimitwindow (key, window_end, hits)
+        SELECT key, window_end, 1
+        FROM unnest(%s::text[], %s::timestamptz[]) WITH ORDINALITY AS w (key, window_end, n)
+        ORDER BY n
+        ON CONFLICT (key, window_end) DO UPDATE SET hits = ratelimits_ratelimitwindow.hits + 1
+        RETURNING key, hits
+    )
+    SELECT key, hits FROM hit
+    UNION ALL
+    SELECT key, hits FROM ratelimits_ratelimitwindow
+    WHERE (key, window_end) IN (SELECT * FROM unnest(%s::text[], %s::timestamptz[]))
 """
 _COUNTS = """
     SELECT key, hits FROM ratelimits_ratelimitwindow
@@ -33,9 +41,15 @@ _COUNTS = """
 """
 
 
-def windows_hit(*, limits: Mapping[str, Rate], now: float | None = None) -> int | None:
-    """Count one request under each key; the seconds to wait (for `Retry-After`) if that
-    took any key over its limit, else None.
+def windows_hit(
+    *,
+    limits: Mapping[str, Rate],
+    full: Mapping[str, Rate] | None = None,
+    now: float | None = None,
+) -> int | None:
+    """Count one request under each key of `limits`; the seconds to wait (for
+    `Retry-After`) if that took any key over its limit, or if any key of `full` has
+    already counted its limit (as `windows_full`, counting nothing there), else None.
 
     One `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` (`_HIT`) for all the keys: one round trip,
     atomic on its own. Deliberately no transaction around it: a transaction would cost a
@@ -43,14 +57,18 @@ def windows_hit(*, limits: Mapping[str, Rate], now: float | None = None) -> int 
     row locked, and the client's other requests waiting, until it committed. Rows are
     written in key order, so that concurrent statements lock shared rows in the same order.
     """
-    if not limits:
+    full = full or {}
+    if not limits and not full:
         return None
+    if limits.keys() & full.keys():
+        raise ValueError("A key is either counted or checked")
     at = time.time() if now is None else now
-    rows = _windows(limits, at)
+    rows, checked = _windows(limits, at), _windows(full, at)
     with prepared_cursor() as cursor:
-        cursor.execute(_HIT, _columns(rows))
+        cursor.execute(_HIT, [*_columns(rows), *_columns(checked)])
         counts = dict(cursor.fetchall())
     waits = [math.ceil(end - at) for key, end, rate in rows if counts[key] > rate.limit]
+    waits += [math.ceil(end - at) for key, end, rate in checked if counts.get(key, 0) >= rate.limit]
     return max(waits) if waits else None
 
 

@@ -133,3 +133,41 @@ def test_full_once_the_limit_is_counted_with_the_rest_of_the_window(db, django_a
 def test_full_without_limits_costs_no_query(db, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert windows_full(limits={}) is None
+
+
+def test_a_checked_key_under_its_limit_lets_the_count_pass(db):
+    hits("failures", THREE_PER_MINUTE, 2)
+
+    assert (
+        windows_hit(limits={"k": THREE_PER_MINUTE}, full={"failures": THREE_PER_MINUTE}, now=T)
+        is None
+    )
+    assert RateLimitWindow.objects.get(key="k/60s").hits == 1
+
+
+def test_a_checked_key_at_its_limit_answers_its_wait_and_is_not_counted(db):
+    hits("failures", Rate(limit=3, seconds=3600), 3)
+    hour_end = (T // 3600 + 1) * 3600
+
+    wait = windows_hit(
+        limits={"k": THREE_PER_MINUTE}, full={"failures": Rate(limit=3, seconds=3600)}, now=T
+    )
+
+    assert wait == int(hour_end - T) + 1
+    assert RateLimitWindow.objects.get(key="failures/3600s").hits == 3
+    assert RateLimitWindow.objects.get(key="k/60s").hits == 1
+
+
+def test_keys_are_checked_alone_in_the_same_statement(db, django_assert_num_queries):
+    hits("failures", THREE_PER_MINUTE, 3)
+
+    with django_assert_num_queries(1):
+        wait = windows_hit(limits={}, full={"failures": THREE_PER_MINUTE}, now=T)
+
+    assert wait == windows_full(limits={"failures": THREE_PER_MINUTE}, now=T)
+    assert RateLimitWindow.objects.get(key="failures/60s").hits == 3
+
+
+def test_a_key_is_either_counted_or_checked(db):
+    with pytest.raises(ValueError, match="either counted or checked"):
+        windows_hit(limits={"k": THREE_PER_MINUTE}, full={"k": THREE_PER_MINUTE}, now=T)
