@@ -40,7 +40,8 @@ class Role(models.TextChoices):
 
 class Lead(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="leads")
+    # Looked up by the (site, -created) index; one on the site alone would only cost writes.
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="leads", db_index=False)
     source = models.CharField(max_length=255)
     source_details = models.TextField(blank=True)
     email = models.EmailField(max_length=254, blank=True)
@@ -121,8 +122,13 @@ class Delivery(models.Model):
     # Sent as X-Lead-Router-Message-Id: stable across retries.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     event = models.ForeignKey(LeadEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # Looked up by the (subscription, state) index, as for Lead.site.
     subscription = models.ForeignKey(
-        Subscription, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+        Subscription,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="deliveries",
+        db_index=False,
     )
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="deliveries")
     action = models.CharField(max_length=16, choices=Action.choices)
