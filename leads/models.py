@@ -1,9 +1,8 @@
-import uuid
-
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
 
+from core.ids import uuid7
 from sites.models import Site
 from subscriptions.models import Subscription
 
@@ -39,7 +38,7 @@ class Role(models.TextChoices):
 
 
 class Lead(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     # Looked up by the (site, -created) index; one on the site alone would only cost writes.
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="leads", db_index=False)
     source = models.CharField(max_length=255)
@@ -95,7 +94,7 @@ class Action(models.TextChoices):
 class LeadEvent(models.Model):
     """A committed lead change; its body bytes are fixed here, so every retry sends the same."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=16, choices=Action.choices)
     body = models.BinaryField()
@@ -120,7 +119,7 @@ class Delivery(models.Model):
     """One event sent to one subscription: the delivery log an admin reads."""
 
     # Sent as X-Lead-Router-Message-Id: stable across retries.
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     event = models.ForeignKey(LeadEvent, on_delete=models.CASCADE, related_name="deliveries")
     # Looked up by the (subscription, state) index, as for Lead.site.
     subscription = models.ForeignKey(

@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidFields, NotFound
+from core.ids import uuid7
 from core.request_id import current_request_id
 from sites.models import Site
 
@@ -60,7 +61,7 @@ def lead_create(
     when the caller has none), and nothing written when the id exists."""
     _check_activities_addable(adding=len(activities or []), lead=None)
     now = timezone.now()
-    lead = Lead(id=lead_id or uuid.uuid4(), site=site, created=now, updated=now, **fields)
+    lead = Lead(id=lead_id or uuid7(now), site=site, created=now, updated=now, **fields)
     created = [_activity(lead, activity, now) for activity in activities or []]
     event = _event(lead=lead, action=Action.CREATED, activities=created, now=now)
     recorded = statements.lead_insert(
@@ -169,7 +170,7 @@ def _event(
     *, lead: Lead, action: Action, now: datetime, activities: list[Activity] | None = None
 ) -> LeadEvent:
     body = lead_body(lead, action=action, activities=activities)
-    return LeadEvent(lead=lead, action=action, body=body, created=now)
+    return LeadEvent(id=uuid7(now), lead=lead, action=action, body=body, created=now)
 
 
 def _event_record(*, lead: Lead, action: Action) -> None:

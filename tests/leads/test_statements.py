@@ -16,6 +16,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 from psycopg_pool import AsyncConnectionPool
 
 from core.errors import Conflict
+from core.ids import uuid7_time
 from core.request_id import bound_request_id
 from leads import services
 from leads.delivery.attempt import deliver_once
@@ -85,6 +86,23 @@ def test_each_event_takes_one_place_in_each_active_subscriptions_backlog(site, s
 
     assert counters() == {subscription.pk: 2}
     assert_counted()
+
+
+@pytest.mark.django_db
+def test_its_rows_get_ids_that_start_with_their_time(site, subscription):
+    """UUIDv7 (core.ids): the lead, its event and one delivery per subscription, each id
+    new, and each starting with the lead's time."""
+    put_subscription(
+        site=site, application=ApplicationFactory.create(), url="https://b.test/", secret="b"
+    )
+    first = create(site)
+
+    [event] = first.events.all()
+    deliveries = list(first.deliveries.all())
+    ids = [first.id, event.id, *(delivery.id for delivery in deliveries)]
+    assert len(deliveries) == 2 and len(set(ids)) == 4
+    assert {value.version for value in ids} == {7}
+    assert {value.bytes[:6] for value in ids} == {uuid7_time(first.created)}
 
 
 @pytest.mark.django_db
