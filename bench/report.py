@@ -1,5 +1,6 @@
 """The results as Markdown: the machine, the tables, and each target met or not."""
 
+import math
 import os
 import platform
 import subprocess
@@ -31,6 +32,15 @@ API_TARGETS = {
     LEAD_CREATE: 0.25,
     TOKEN_REFRESH: 0.20,
 }
+# Issue 11's starting shares: an endpoint short of its target must reach at least twice
+# this at every scale, and docs/speed.md says why it stops where it does.
+API_STARTING_SHARES = {
+    SUBSCRIPTION_GET: 0.18,
+    SUBSCRIPTION_PUT: 0.11,
+    LEAD_CREATE: 0.08,
+    TOKEN_REFRESH: 0.04,
+}
+WHY = "docs/speed.md#what-the-profiles-say"
 LARGE_DATA_TOLERANCE = 0.20
 LATENCY_P50_MS, LATENCY_P99_MS = 50, 500
 WORKER_DELIVERIES_PER_SECOND = 250
@@ -135,6 +145,14 @@ class Results:
             lines.append("")
         return lines
 
+    def shares(self, endpoint: str) -> str:
+        """The endpoint's share of /healthz at each scale (a share shown rounded down, so
+        that a figure just short of a target never reads as reaching it)."""
+        return ", ".join(
+            f"{scale} {math.floor(self.ratio(scale, endpoint) * 1000) / 10:.1f}%"
+            for scale in self.api
+        )
+
     def growth(self, scale: str, endpoint: str) -> float:
         """Change of the share of the baseline from the small scale to `scale`."""
         return self.ratio(scale, endpoint) / self.ratio("small", endpoint) - 1
@@ -207,13 +225,24 @@ class Results:
         )
 
     def targets(self) -> list[str]:
-        """Every target in one list (API shares at the first scale measured)."""
-        first = next(iter(self.api))
+        """Every target in one list (API shares at every scale measured)."""
         lines = []
         for endpoint, target in API_TARGETS.items():
-            ratio = self.ratio(first, endpoint)
-            ok = ratio >= target and not self.api[first][endpoint].errors
-            lines.append(f"- {met(ok)}: {endpoint} ≥ {target:.0%} of /healthz: {ratio:.0%}")
+            ok = all(
+                self.ratio(scale, endpoint) >= target and not self.api[scale][endpoint].errors
+                for scale in self.api
+            )
+            lines.append(
+                f"- {met(ok)}: {endpoint} ≥ {target:.0%} of /healthz: {self.shares(endpoint)}"
+            )
+            if not ok:
+                twice = 2 * API_STARTING_SHARES[endpoint]
+                reached = all(self.ratio(scale, endpoint) >= twice for scale in self.api)
+                lines.append(
+                    f"  - {met(reached)} instead: at least twice the starting "
+                    f"{API_STARTING_SHARES[endpoint]:.0%}, {twice:.0%}, at every scale "
+                    f"(why not more: {WHY})"
+                )
         refused = sum(scale[CODE_EXCHANGE].errors for scale in self.api.values())
         lines.append(
             f"- {met(not refused)}: every authorization-code exchange answered 200: "
