@@ -16,14 +16,14 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
 from leads import services
 from leads.models import Delivery, DeliveryState, Lead
 from subscriptions.models import Subscription
 from tests.factories import ApplicationFactory, SiteFactory, SubscriptionFactory, UserFactory
 from tests.leads.deliveries import hours_ago, make_deliveries
-from tests.oauth_provider.test_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, check_page
+from tests.oauth_provider.test_browser import SCREENSHOTS, check_page, chromium
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -57,7 +57,6 @@ def admin_page(live_server, transactional_db, monkeypatch) -> Iterator[Page]:
     # Playwright's sync API runs an event loop in this thread; the ORM calls are still
     # synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    assert CHROMIUM.exists(), f"Chromium is required at {CHROMIUM} (apt-get install chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     admin = User.objects.create_superuser("admin", "admin@example.com", "admin-password")
     client = Client()
@@ -84,26 +83,20 @@ def admin_page(live_server, transactional_db, monkeypatch) -> Iterator[Page]:
         last_status_code=503,
         last_error="HTTP 503 from hooks.piesync.test: Service Temporarily Unavailable " * 3,
     )
-    with sync_playwright() as playwright:
-        browser: Browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": WIDTH, "height": 800})
+        context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": live_server.url,
+                }
+            ]
         )
-        try:
-            context = browser.new_context(viewport={"width": WIDTH, "height": 800})
-            context.add_cookies(
-                [
-                    {
-                        "name": "sessionid",
-                        "value": client.cookies["sessionid"].value,
-                        "url": live_server.url,
-                    }
-                ]
-            )
-            page = context.new_page()
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
 
 
 def activities() -> list[services.ActivityData]:

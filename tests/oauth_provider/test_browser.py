@@ -8,6 +8,7 @@ browser fails this test; it never skips.
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -17,10 +18,12 @@ import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
-from playwright.sync_api import Page, sync_playwright
+from django.db import connection, connections
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from leads.models import DeliveryState
 from oauth_provider.models import Connection, Grant
+from sites.models import Site
 from subscriptions.models import DEACTIVATED_BY_410
 from subscriptions.services import subscription_deactivate
 from tests.factories import (
@@ -47,6 +50,25 @@ SCREENSHOTS = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
 # A phone held upright, and a laptop.
 WIDTHS = (375, 1280)
 AXE = Axe()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright's sync API; a missing browser fails, never skips.
+
+    While the block runs, Playwright's event loop runs in this thread, and Django keeps
+    the ORM's connections per context then (asgiref's Local): the connections the
+    block's queries opened are not the test's, and pytest-django never closes them.
+    Closed here, or the test database cannot be dropped at the end of the run.
+    """
+    assert CHROMIUM.exists(), f"Chromium is required at {CHROMIUM} (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            connections.close_all()  # the loop's context's, back to the pool
+            browser.close()
 
 
 @dataclass
@@ -96,7 +118,6 @@ def test_login_pick_the_second_site_and_approve_in_chromium(
     # Playwright's sync API runs an event loop in this thread; the ORM calls below are
     # still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    assert CHROMIUM.exists(), f"Chromium is required at {CHROMIUM} (apt-get install chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     user = UserFactory.create()
     SiteFactory.create(owner=user, domain="www.first-site.example.com", name="First Site")
@@ -113,31 +134,27 @@ def test_login_pick_the_second_site_and_approve_in_chromium(
     }
     authorize = f"{live_server.url}/piesync/oauth/authorize/?{urlencode(query)}"
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(authorize)
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(authorize)
 
-            assert urlsplit(page.url).path == "/account/login/"
-            assert page.locator("h1").inner_text() == "Log in to Real Geeks"
-            page.screenshot(path=str(SCREENSHOTS / "login.png"), full_page=True)
-            page.fill("#id_username", user.username)
-            page.fill("#id_password", PASSWORD)
-            page.click("button[type=submit].primary")
+        assert urlsplit(page.url).path == "/account/login/"
+        assert page.locator("h1").inner_text() == "Log in to Real Geeks"
+        page.screenshot(path=str(SCREENSHOTS / "login.png"), full_page=True)
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit].primary")
 
-            page.wait_for_url(f"{live_server.url}/piesync/oauth/authorize/**")
-            assert page.locator("h1").inner_text() == f"Connect {application.name} to your website"
-            radios = page.locator("input[type=radio][name=site]")
-            assert radios.count() == 2
-            radios.nth(1).check()
-            page.screenshot(path=str(SCREENSHOTS / "consent.png"), full_page=True)
-            page.click("button[name=allow]")
+        page.wait_for_url(f"{live_server.url}/piesync/oauth/authorize/**")
+        assert page.locator("h1").inner_text() == f"Connect {application.name} to your website"
+        radios = page.locator("input[type=radio][name=site]")
+        assert radios.count() == 2
+        radios.nth(1).check()
+        page.screenshot(path=str(SCREENSHOTS / "consent.png"), full_page=True)
+        page.click("button[name=allow]")
 
-            page.wait_for_url(f"{receiver.url}**")
-            assert "Connected." in page.content()
-        finally:
-            browser.close()
+        page.wait_for_url(f"{receiver.url}**")
+        assert "Connected." in page.content()
 
     assert receiver.arrived.wait(timeout=5)
     (landed,) = receiver.requests
@@ -228,7 +245,6 @@ def test_pages_fit_a_phone_and_a_laptop_and_pass_axe(
     live_server, transactional_db, receiver, monkeypatch
 ):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    assert CHROMIUM.exists(), f"Chromium is required at {CHROMIUM} (apt-get install chromium)"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     user = UserFactory.create(username="leilani.kealoha-nakamura")
     long_site = SiteFactory.create(owner=user, domain=LONG_DOMAIN, name="Kailua-Kona Homes")
@@ -255,41 +271,56 @@ def test_pages_fit_a_phone_and_a_laptop_and_pass_axe(
     }
     authorize = f"{live_server.url}/piesync/oauth/authorize/?{urlencode(query)}"
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(10_000)
-            page.goto(authorize)
-            assert "PieSync is asking to connect" in page.locator("p.lead").inner_text()
-            check_page(page, "login")
+    with chromium() as browser:
+        page = browser.new_page()
+        page.set_default_timeout(10_000)
+        page.goto(authorize)
+        assert "PieSync is asking to connect" in page.locator("p.lead").inner_text()
+        check_page(page, "login")
 
-            page.fill("#id_username", user.username)
-            page.fill("#id_password", PASSWORD)
-            page.click("button[type=submit].primary")
-            page.wait_for_url(f"{live_server.url}/piesync/oauth/authorize/**")
-            assert page.locator("h2", has_text="What PieSync will receive").count() == 1
-            check_page(page, "consent")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit].primary")
+        page.wait_for_url(f"{live_server.url}/piesync/oauth/authorize/**")
+        assert page.locator("h2", has_text="What PieSync will receive").count() == 1
+        check_page(page, "consent")
 
-            page.goto(f"{live_server.url}/account/connected-apps/")
-            assert page.locator("table.connections tbody tr").count() == 3
-            assert page.locator(".status.failing").count() == 1
-            assert page.locator(".status.paused").count() == 1
-            assert page.locator(".status.none").count() == 1
-            check_domains_wrap(page)
-            check_page(page, "connected-apps")
+        page.goto(f"{live_server.url}/account/connected-apps/")
+        assert page.locator("table.connections tbody tr").count() == 3
+        assert page.locator(".status.failing").count() == 1
+        assert page.locator(".status.paused").count() == 1
+        assert page.locator(".status.none").count() == 1
+        check_domains_wrap(page)
+        check_page(page, "connected-apps")
 
-            page.locator("a.button", has_text="Follow Up Boss").click()
-            assert page.locator("h1").inner_text().startswith("Disconnect Follow Up Boss from")
-            check_page(page, "disconnect")
-            page.click("button.danger")
-            assert "Disconnected Follow Up Boss from" in page.locator(".messages").inner_text()
-            check_page(page, "connected-apps-disconnected")
+        page.locator("a.button", has_text="Follow Up Boss").click()
+        assert page.locator("h1").inner_text().startswith("Disconnect Follow Up Boss from")
+        check_page(page, "disconnect")
+        page.click("button.danger")
+        assert "Disconnected Follow Up Boss from" in page.locator(".messages").inner_text()
+        check_page(page, "connected-apps-disconnected")
 
-            page.goto(authorize.replace(piesync.client_id, "not-a-client"))
-            assert "Error code: invalid_request" in page.locator(".error-code").inner_text()
-            check_page(page, "authorize-error")
-        finally:
-            browser.close()
+        page.goto(authorize.replace(piesync.client_id, "not-a-client"))
+        assert "Error code: invalid_request" in page.locator(".error-code").inner_text()
+        check_page(page, "authorize-error")
 
     assert not Connection.objects.filter(application=other).exists()
+
+
+def connections_in_use() -> int:
+    """The pool's connections handed out and not given back."""
+    stats = connection.pool.get_stats()  # type: ignore[attr-defined]  # PostgreSQL's
+    return stats["pool_size"] - stats["pool_available"]
+
+
+def test_a_browser_session_leaves_no_database_connection_behind(transactional_db, monkeypatch):
+    """A query made while the browser runs takes a connection of its own (see chromium):
+    it is given back with the browser."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    connection.ensure_connection()
+    before = connections_in_use()
+
+    with chromium():
+        assert Site.objects.count() == 0
+
+    assert connections_in_use() == before
