@@ -6,10 +6,10 @@ those are is the permission's business (`oauth_provider.permissions`); the site 
 path is looked up here, with the client, to spare a query.
 
 Failed client authentications are limited per address, as on the OAuth endpoints, and
-past the limit even the right secret is refused. Here for a wrong one, before it is
-counted; for a right one by `IncomingClientThrottle`, in the statement that counts the
-request against its client's allowance (a round trip less on every request). Views that
-take these credentials therefore throttle with it (a test walks the URLs).
+past the limit even the right secret is refused: a wrong one here, by the statement
+that counts it; a right one by `IncomingClientThrottle`, in the statement that counts
+the request against its client's allowance (a round trip less on every request).
+Views that take these credentials therefore throttle with it (a test walks the URLs).
 """
 
 import base64
@@ -21,7 +21,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 
-from ratelimits.limits import client_authentication_failed, client_authentication_retry_after
+from ratelimits.limits import client_authentication_failed
 from sites.models import Site
 
 from .authentication import REALM, InvalidToken
@@ -67,11 +67,11 @@ def connected_site(request: Request) -> Site | None:
 
 
 def _failed(request: Request) -> None:
-    """Refused (429) while the address is over its failed authentications, else counted."""
-    retry_after = client_authentication_retry_after(request=request._request)
+    """Counted against the address, in one statement that also says whether it was
+    already over its failed authentications: then refused (429), as a right secret is."""
+    retry_after = client_authentication_failed(request=request._request)
     if retry_after is not None:
         raise Throttled(wait=retry_after)
-    client_authentication_failed(request=request._request)
 
 
 def _path_site_uuid(request: Request) -> uuid.UUID | None:

@@ -48,10 +48,11 @@ def client_authentication_retry_after(*, request: HttpRequest) -> int | None:
     return windows_full(limits=client_authentication_failures(request))
 
 
-def client_authentication_failed(*, request: HttpRequest) -> None:
+def client_authentication_failed(*, request: HttpRequest) -> int | None:
     """Count a failed client authentication against the request's address: one count
-    for every endpoint that takes a client's id and secret."""
-    windows_hit(limits=client_authentication_failures(request))
+    for every endpoint that takes a client's id and secret. The seconds to wait if the
+    address was already over its limit (this failure past it), else None."""
+    return windows_hit(limits=client_authentication_failures(request))
 
 
 def client_authentication_failures(request: HttpRequest) -> dict[str, Rate]:

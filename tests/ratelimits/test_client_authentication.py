@@ -67,6 +67,30 @@ def test_incoming_api_past_the_failures_even_the_right_secret_is_429(limited, si
     assert not Lead.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        pytest.param(lambda app: basic_auth(app.client_id, WRONG), id="wrong-secret"),
+        pytest.param(lambda app: basic_auth("unknown-client"), id="unknown-client"),
+        pytest.param(lambda app: "Basic not-base64!", id="malformed"),
+    ],
+)
+def test_incoming_api_past_the_failures_a_failure_is_429_too(
+    limited, site, connected, authorization
+):
+    for _ in range(3):
+        create_lead(site, connected, WRONG)
+
+    response = Client().post(
+        f"/rest/sites/{site.uuid}/leads",
+        json.dumps({"source": "PieSync"}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=authorization(connected),
+    )
+
+    assert_too_many_requests(response, at_most=3600)
+
+
 @pytest.mark.parametrize(("path", "success"), [(TOKEN, 400), (REVOKE, 200), (INTROSPECT, 200)])
 def test_oauth_endpoint_past_the_failures_even_the_right_secret_is_429(
     limited, application, path, success
