@@ -78,8 +78,8 @@ WITH lead AS (
 ), activity AS (
     INSERT INTO leads_activity (lead_id, type, source, description, property, created)
     SELECT lead.id, a.type, a.source, a.description, a.property, a.created
-    FROM lead, unnest(%(types)s::text[], %(sources)s::text[], %(descriptions)s::text[],
-        %(properties)s::jsonb[], %(created)s::timestamptz[])
+    FROM lead, ROWS FROM (jsonb_to_recordset(%(activities)s::jsonb) AS (type text,
+        source text, description text, property jsonb, created timestamptz))
         WITH ORDINALITY AS a (type, source, description, property, created, n)
     ORDER BY a.n
 ), {_EVENT}"""  # noqa: S608 (the names of the model's columns)
@@ -152,11 +152,22 @@ def lead_insert(
         _LEAD_CREATE,
         {
             **{name: getattr(lead, name) for name in CONTACT_FIELDS},
-            "types": [a.type for a in activities],
-            "sources": [a.source for a in activities],
-            "descriptions": [a.description for a in activities],
-            "properties": [None if a.property is None else Jsonb(a.property) for a in activities],
-            "created": [a.created for a in activities],
+            # One JSON array, not an array per column: psycopg adapts each Python list
+            # in Python, the costliest of the statement's parameters (measured).
+            "activities": Jsonb(
+                [
+                    {
+                        "type": a.type,
+                        "source": a.source,
+                        "description": a.description,
+                        "property": a.property,
+                        "created": a.created.isoformat(),
+                    }
+                    for a in activities
+                ]
+            )
+            if activities
+            else None,
         },
         lead=lead,
         event=event,

@@ -2,17 +2,18 @@ from django.urls import path
 
 from . import views
 
-# Paths as the `leadrouter` client builds them (reference §4.4); no trailing slash.
+# Under rest/ (realgeeks/urls.py), as the `leadrouter` client builds them (reference
+# §4.4); no trailing slash.
 urlpatterns = [
-    path("rest/sites/<str:site_uuid>/leads", views.LeadsView.as_view(), name="leads"),
-    path("rest/sites/<str:site_uuid>/leads/<str:lead_id>", views.LeadView.as_view(), name="lead"),
+    path("sites/<str:site_uuid>/leads", views.LeadsView.as_view(), name="leads"),
+    path("sites/<str:site_uuid>/leads/<str:lead_id>", views.LeadView.as_view(), name="lead"),
     path(
-        "rest/sites/<str:site_uuid>/leads/<str:lead_id>/activities",
+        "sites/<str:site_uuid>/leads/<str:lead_id>/activities",
         views.ActivitiesView.as_view(),
         name="lead-activities",
     ),
     path(
-        "rest/sites/<str:site_uuid>/potential-seller-leads",
+        "sites/<str:site_uuid>/potential-seller-leads",
         views.PotentialSellerLeadsView.as_view(),
         name="potential-seller-leads",
     ),

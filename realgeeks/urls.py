@@ -24,12 +24,15 @@ admin.site.enable_nav_sidebar = False
 
 READ = ["get", "head"]
 
+# Tried in order, and no two patterns match one path: the partners' APIs come first,
+# busiest first (leads, then subscriptions, then tokens), so that resolving their
+# requests tries few other patterns.
 urlpatterns = [
+    path("rest/", include("leads.urls")),
+    path("", include("subscriptions.urls")),
     path("", include((oauth_urls.oauth2_provider_urlpatterns, "oauth2_provider"))),
     path("", include(oauth_urls.login_urlpatterns)),
     path("account/", include((oauth_urls.account_urlpatterns, "oauth_provider"))),
-    path("", include("subscriptions.urls")),
-    path("", include("leads.urls")),
     # GET and HEAD only: DRF would answer OPTIONS by rendering empty metadata with these
     # views' YAML and HTML renderers (core/metadata.py).
     path("piesync/schema/", SpectacularAPIView.as_view(http_method_names=READ), name="schema"),

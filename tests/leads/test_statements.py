@@ -6,6 +6,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -103,6 +104,32 @@ def test_its_rows_get_ids_that_start_with_their_time(site, subscription):
     assert len(deliveries) == 2 and len(set(ids)) == 4
     assert {value.version for value in ids} == {7}
     assert {value.bytes[:6] for value in ids} == {uuid7_time(first.created)}
+
+
+@pytest.mark.django_db
+def test_the_leads_activities_are_stored_as_given_in_their_order(site):
+    """Carried to PostgreSQL as one JSON array: text beyond the Basic Multilingual Plane,
+    quotes and backslashes, a property or none, and each moment to the microsecond."""
+    moment = datetime(2015, 4, 1, 8, 41, 51, 123456, tzinfo=UTC)
+    given = [
+        services.ActivityData(type="note", source="Agent", description='Said "hi" \\ 🏠'),
+        services.ActivityData(
+            type="property_viewed",
+            source="Zillow",
+            description="Viewed",
+            property={"beds": 3, "price": 1.5e6, "tags": ["a", None]},
+            created=moment,
+        ),
+    ]
+    lead = services.lead_create(site=site, fields=LEAD, activities=given)
+
+    stored = list(lead.activities.order_by("pk"))
+    assert [(a.type, a.source, a.description, a.property) for a in stored] == [
+        ("note", "Agent", 'Said "hi" \\ 🏠', None),
+        ("property_viewed", "Zillow", "Viewed", {"beds": 3, "price": 1.5e6, "tags": ["a", None]}),
+    ]
+    assert stored[0].created == lead.created
+    assert stored[1].created == moment
 
 
 @pytest.mark.django_db
