@@ -20,6 +20,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidFields, NotFound
 from core.ids import uuid7
 from core.request_id import current_request_id
+from ratelimits.services import Hit, OverLimit
 from sites.models import Site
 
 from . import metrics, rollups, statements
@@ -55,22 +56,32 @@ def lead_create(
     fields: dict[str, str],
     lead_id: uuid.UUID | None = None,
     activities: list[ActivityData] | None = None,
+    rate_limit: Hit | None = None,
 ) -> Lead:
     """The lead, its activities, its `created` event and that event's deliveries and jobs,
     in one statement: atomic on its own, without a transaction of its own (none is sent
-    when the caller has none), and nothing written when the id exists."""
+    when the caller has none), and nothing written when the id exists.
+
+    The request's `rate_limit` is counted in the same statement (a round trip less):
+    OverLimit, with nothing else written, when that puts it past a limit.
+    """
     _check_activities_addable(adding=len(activities or []), lead=None)
     now = timezone.now()
     lead = Lead(id=lead_id or uuid7(now), site=site, created=now, updated=now, **fields)
     created = [_activity(lead, activity, now) for activity in activities or []]
     event = _event(lead=lead, action=Action.CREATED, activities=created, now=now)
+    hit = rate_limit or Hit.of(limits={})
     recorded = statements.lead_insert(
         lead=lead,
         activities=created,
         event=event,
         backlog=_backlog(),
         request_id=current_request_id(),
+        hit=hit,
     )
+    retry_after = hit.retry_after(recorded.hit_counts)
+    if retry_after is not None:
+        raise OverLimit(retry_after)
     if not recorded.event:
         raise Conflict(f"A lead with the id {lead.id.hex} already exists")
     lead._state.adding = False

@@ -11,6 +11,7 @@ procrastinate's own SQL function (the one its `defer` calls) in the same stateme
 Rows get time-ordered ids (core.ids), as the ORM's defaults give them.
 """
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from psycopg.types.json import Jsonb
 
 from core.db import prepared_cursor
 from core.ids import UUID7_SQL, uuid7_time
+from ratelimits.services import HIT_CTES, Hit
 
 from .delivery.job import deliver
 from .models import CONTACT_FIELDS, Activity, Lead, LeadEvent
@@ -64,15 +66,19 @@ event AS (
         FROM delivery AS d WHERE d.state = 'pending' ORDER BY d.subscription_id
     ))) AS id
 )
-SELECT (SELECT count(*) FROM event), (SELECT count(*) FROM delivery WHERE state = 'failed'),
-    (SELECT count(*) FROM job)
 """  # noqa: S608 (core.ids' expression)
+# What the event's CTEs wrote: the event, the deliveries failed at once, the jobs.
+_EVENT_COUNTS = """(SELECT count(*) FROM event),
+    (SELECT count(*) FROM delivery WHERE state = 'failed'), (SELECT count(*) FROM job)"""
 
+# The request's rate limits first (ratelimits.services.HIT_CTES): past one, the request
+# is counted and nothing else is written.
 _LEAD_CREATE = f"""
-WITH lead AS (
+WITH {HIT_CTES}, lead AS (
     INSERT INTO leads_lead (id, site_id, {", ".join(CONTACT_FIELDS)}, created, updated)
-    VALUES (%(lead_id)s, %(site_id)s, {", ".join(f"%({name})s" for name in CONTACT_FIELDS)},
-        %(now)s, %(now)s)
+    SELECT %(lead_id)s, %(site_id)s, {", ".join(f"%({name})s" for name in CONTACT_FIELDS)},
+        %(now)s, %(now)s
+    WHERE NOT (SELECT over FROM hit_over)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), activity AS (
@@ -82,9 +88,12 @@ WITH lead AS (
         source text, description text, property jsonb, created timestamptz))
         WITH ORDINALITY AS a (type, source, description, property, created, n)
     ORDER BY a.n
-), {_EVENT}"""  # noqa: S608 (the names of the model's columns)
+), {_EVENT}
+SELECT {_EVENT_COUNTS}, (SELECT jsonb_object_agg(key, hits) FROM hit_counts)::text
+"""  # noqa: S608 (the names of the model's columns)
 
-_EVENT_RECORD = f"WITH lead AS (SELECT %(lead_id)s::uuid AS id), {_EVENT}"
+_EVENT_RECORD = f"""WITH lead AS (SELECT %(lead_id)s::uuid AS id), {_EVENT}
+SELECT {_EVENT_COUNTS}, NULL::text"""
 
 # In subscription order, as every writer of the counters takes them.
 _BACKLOGS_CHANGE = """
@@ -125,9 +134,10 @@ RETURNING b.subscription_id, b.pending
 class Recorded:
     """What an event's statement wrote."""
 
-    event: bool  # False: a lead with the id existed, and nothing was written
+    event: bool  # False: a lead with the id existed, or a rate limit was past
     refused: int  # deliveries failed at once, their backlog full
     queued: int  # pending deliveries, each with its job
+    hit_counts: dict[str, int]  # the rate limits' counts (ratelimits.services.Hit)
 
 
 @dataclass(frozen=True)
@@ -145,12 +155,16 @@ def lead_insert(
     event: LeadEvent,
     backlog: Backlog,
     request_id: str | None,
+    hit: Hit,
 ) -> Recorded:
-    """The lead (unless its id exists), its activities and its event, with the event's
-    deliveries and jobs; `created` of the three is the same moment (`lead.created`)."""
+    """The request counted and checked against its rate limits (`hit`), and unless that
+    put it past one: the lead (unless its id exists), its activities and its event, with
+    the event's deliveries and jobs; `created` of the three is the same moment
+    (`lead.created`)."""
     return _run(
         _LEAD_CREATE,
         {
+            **hit.params(),
             **{name: getattr(lead, name) for name in CONTACT_FIELDS},
             # One JSON array, not an array per column: psycopg adapts each Python list
             # in Python, the costliest of the statement's parameters (measured).
@@ -213,8 +227,13 @@ def _run(
         cursor.execute(sql, values)
         row = cursor.fetchone()
     assert row is not None
-    events, refused, queued = row
-    return Recorded(event=events > 0, refused=refused, queued=queued)
+    events, refused, queued, hit_counts = row
+    return Recorded(
+        event=events > 0,
+        refused=refused,
+        queued=queued,
+        hit_counts=json.loads(hit_counts) if hit_counts else {},
+    )
 
 
 def backlogs_change(changes: Mapping[int | None, int]) -> None:

@@ -20,7 +20,7 @@ from core.client_ip import client_ip
 
 from .conf import app_settings
 from .rates import Rate
-from .services import windows_full, windows_hit
+from .services import Hit, hit_record, windows_full, windows_hit
 
 
 def token_request_retry_after(*, request: HttpRequest, client_id: int | None) -> int | None:
@@ -120,11 +120,17 @@ class PerClientThrottle(BaseThrottle):
         statement that counts it."""
         return {}
 
-    def allow_request(self, request: Request, view: APIView) -> bool:
+    def hit(self, request: Request) -> Hit:
+        """The request's count against its client's allowance and check of
+        `checked_limits`: on its own (`allow_request`), or carried by the statement of a
+        view's write (leads' LeadCreateView)."""
         rate = app_settings.RATE_LIMIT_INCOMING_API_PER_CLIENT
         client = self.client_id(request)
         counted = {} if rate is None or client is None else {f"incoming:client:{client}": rate}
-        self.retry_after = windows_hit(limits=counted, full=self.checked_limits(request))
+        return Hit.of(limits=counted, full=self.checked_limits(request))
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        self.retry_after = hit_record(self.hit(request))
         return self.retry_after is None
 
     def wait(self) -> float | None:

@@ -7,7 +7,9 @@ Unix clock), so a client can send up to twice its limit across a window boundary
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -17,28 +19,99 @@ from core.db import prepared_cursor
 from .models import RateLimitWindow
 from .rates import Rate
 
-# Fixed statements whatever the number of keys (arrays, not generated placeholders), in
-# key order: concurrent statements then lock shared rows in the same order. `_HIT` also
-# reads the counts of the keys it is asked to check without counting (the second pair of
-# arrays, other keys than the first's), in the same round trip.
-_HIT = """
-    WITH hit AS (
+# A request's count and check, as CTEs that a statement starts with (`WITH {HIT_CTES}`),
+# fixed whatever the number of keys (arrays, not generated placeholders): `hit` counts the
+# request under each counted key, in key order, so that concurrent statements lock shared
+# rows in the same order; `hit_counts` has each key's count, the counted keys' after this
+# one and the checked keys' as they were (other keys than the counted ones); and
+# `hit_over` whether any key is past its limit (its count above `threshold`), so that
+# the statement's own writes can be made only when the request is within its limits.
+HIT_CTES = """
+    hit_window AS (
+        SELECT * FROM unnest(%(hit_keys)s::text[], %(hit_ends)s::timestamptz[],
+            %(hit_thresholds)s::integer[], %(hit_counted)s::boolean[])
+            WITH ORDINALITY AS w (key, window_end, threshold, counted, n)
+    ), hit AS (
         INSERT INTO ratelimits_ratelimitwindow (key, window_end, hits)
-        SELECT key, window_end, 1
-        FROM unnest(%s::text[], %s::timestamptz[]) WITH ORDINALITY AS w (key, window_end, n)
-        ORDER BY n
+        SELECT key, window_end, 1 FROM hit_window WHERE counted ORDER BY n
         ON CONFLICT (key, window_end) DO UPDATE SET hits = ratelimits_ratelimitwindow.hits + 1
         RETURNING key, hits
+    ), hit_counts AS (
+        SELECT key, hits FROM hit
+        UNION ALL
+        SELECT r.key, r.hits FROM ratelimits_ratelimitwindow AS r
+        JOIN hit_window AS w ON w.key = r.key AND w.window_end = r.window_end
+        WHERE NOT w.counted
+    ), hit_over AS (
+        SELECT EXISTS (
+            SELECT FROM hit_counts AS c JOIN hit_window AS w ON w.key = c.key
+            WHERE c.hits > w.threshold
+        ) AS over
     )
-    SELECT key, hits FROM hit
-    UNION ALL
-    SELECT key, hits FROM ratelimits_ratelimitwindow
-    WHERE (key, window_end) IN (SELECT * FROM unnest(%s::text[], %s::timestamptz[]))
 """
-_COUNTS = """
-    SELECT key, hits FROM ratelimits_ratelimitwindow
-    WHERE (key, window_end) IN (SELECT * FROM unnest(%s::text[], %s::timestamptz[]))
-"""
+_HIT = f"WITH {HIT_CTES} SELECT key, hits FROM hit_counts"  # noqa: S608 (constant SQL)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request to count under some limits and check against others (`Hit.of`): the
+    parameters of HIT_CTES, and what the counts it gives mean."""
+
+    counted: list[tuple[str, int, Rate]]  # (stored key, window end as Unix time, rate)
+    checked: list[tuple[str, int, Rate]]
+    at: float
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        limits: Mapping[str, Rate],
+        full: Mapping[str, Rate] | None = None,
+        now: float | None = None,
+    ) -> "Hit":
+        """Count under each key of `limits`; past it if that takes any over its limit, or
+        if any key of `full` has already counted its limit (checked, not counted)."""
+        full = full or {}
+        if limits.keys() & full.keys():
+            raise ValueError("A key is either counted or checked")
+        at = time.time() if now is None else now
+        return cls(counted=_windows(limits, at), checked=_windows(full, at), at=at)
+
+    def __bool__(self) -> bool:
+        return bool(self.counted or self.checked)
+
+    def params(self) -> dict[str, list[Any]]:
+        """HIT_CTES' parameters: the counted keys first, each in key order."""
+        rows = [(row, True) for row in self.counted] + [(row, False) for row in self.checked]
+        return {
+            "hit_keys": [key for (key, _, _), _ in rows],
+            "hit_ends": [_end(end) for (_, end, _), _ in rows],
+            # A counted key is past its limit above it, a checked one once at it.
+            "hit_thresholds": [rate.limit - (not counted) for (_, _, rate), counted in rows],
+            "hit_counted": [counted for _, counted in rows],
+        }
+
+    def retry_after(self, counts: Mapping[str, int]) -> int | None:
+        """The seconds to wait (for `Retry-After`) if the counts (`hit_counts`) put the
+        request past any limit, else None."""
+        waits = [
+            math.ceil(end - self.at) for key, end, rate in self.counted if counts[key] > rate.limit
+        ]
+        waits += [
+            math.ceil(end - self.at)
+            for key, end, rate in self.checked
+            if counts.get(key, 0) >= rate.limit
+        ]
+        return max(waits) if waits else None
+
+
+class OverLimit(Exception):
+    """A statement that carried a Hit found the request past a limit, and wrote nothing
+    of its own."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Past a rate limit; retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 def windows_hit(
@@ -51,25 +124,21 @@ def windows_hit(
     `Retry-After`) if that took any key over its limit, or if any key of `full` has
     already counted its limit (as `windows_full`, counting nothing there), else None.
 
-    One `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` (`_HIT`) for all the keys: one round trip,
-    atomic on its own. Deliberately no transaction around it: a transaction would cost a
-    COMMIT round trip, and one that went on into the request's work would keep the counter
-    row locked, and the client's other requests waiting, until it committed. Rows are
-    written in key order, so that concurrent statements lock shared rows in the same order.
+    The request's `Hit` in a statement of its own (`_HIT`): one round trip, atomic on its
+    own. Deliberately no transaction around it: a transaction would cost a COMMIT round
+    trip, and one that went on into the request's work would keep the counter row locked,
+    and the client's other requests waiting, until it committed.
     """
-    full = full or {}
-    if not limits and not full:
+    return hit_record(Hit.of(limits=limits, full=full, now=now))
+
+
+def hit_record(hit: Hit) -> int | None:
+    """`windows_hit` of a Hit already made."""
+    if not hit:
         return None
-    if limits.keys() & full.keys():
-        raise ValueError("A key is either counted or checked")
-    at = time.time() if now is None else now
-    rows, checked = _windows(limits, at), _windows(full, at)
     with prepared_cursor() as cursor:
-        cursor.execute(_HIT, [*_columns(rows), *_columns(checked)])
-        counts = dict(cursor.fetchall())
-    waits = [math.ceil(end - at) for key, end, rate in rows if counts[key] > rate.limit]
-    waits += [math.ceil(end - at) for key, end, rate in checked if counts.get(key, 0) >= rate.limit]
-    return max(waits) if waits else None
+        cursor.execute(_HIT, hit.params())
+        return hit.retry_after(dict(cursor.fetchall()))
 
 
 def windows_full(*, limits: Mapping[str, Rate], now: float | None = None) -> int | None:
@@ -81,10 +150,16 @@ def windows_full(*, limits: Mapping[str, Rate], now: float | None = None) -> int
     at = time.time() if now is None else now
     rows = _windows(limits, at)
     with prepared_cursor() as cursor:
-        cursor.execute(_COUNTS, _columns(rows))
+        cursor.execute(_COUNTS, [[key for key, _, _ in rows], [_end(end) for _, end, _ in rows]])
         counts = dict(cursor.fetchall())
     waits = [math.ceil(end - at) for key, end, rate in rows if counts.get(key, 0) >= rate.limit]
     return max(waits) if waits else None
+
+
+_COUNTS = """
+    SELECT key, hits FROM ratelimits_ratelimitwindow
+    WHERE (key, window_end) IN (SELECT * FROM unnest(%s::text[], %s::timestamptz[]))
+"""
 
 
 def _windows(limits: Mapping[str, Rate], at: float) -> list[tuple[str, int, Rate]]:
@@ -100,9 +175,8 @@ def _windows(limits: Mapping[str, Rate], at: float) -> list[tuple[str, int, Rate
     )
 
 
-def _columns(rows: list[tuple[str, int, Rate]]) -> list[list[str] | list[datetime]]:
-    """The keys and the window ends, as the two arrays the statements unnest."""
-    return [[key for key, _, _ in rows], [datetime.fromtimestamp(end, UTC) for _, end, _ in rows]]
+def _end(end: int) -> datetime:
+    return datetime.fromtimestamp(end, UTC)
 
 
 @transaction.atomic

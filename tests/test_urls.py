@@ -40,8 +40,8 @@ def test_each_path_reaches_its_own_route(path: str, route: str) -> None:
 
 def test_a_lead_is_routed_by_the_first_pattern_tried() -> None:
     # ResolverMatch.tried ends with the pattern that matched.
-    assert len(resolve(f"/rest/sites/{SITE}/leads").tried) == 1
+    assert len(resolve(f"/rest/sites/{SITE}/leads").tried or []) == 1
 
 
 def test_a_subscription_is_routed_past_the_leads_prefix_alone() -> None:
-    assert len(resolve(f"/piesync/subscription/{SITE}/").tried) == 2
+    assert len(resolve(f"/piesync/subscription/{SITE}/").tried or []) == 2

@@ -2,11 +2,13 @@
 
 import json
 
+import httpx
 import pytest
 from django.test import Client
 
-from leads.models import Lead
+from leads.models import Lead, LeadEvent
 from oauth_provider.models import Connection
+from tests.concurrency import AT_ONCE, send_at_once
 from tests.factories import ApplicationFactory, SiteFactory, issue_access_token
 from tests.oauth_provider.flow import basic_auth
 from tests.ratelimits.helpers import assert_too_many_requests, per_hour
@@ -27,10 +29,10 @@ def connected(user, site, application):
     return application
 
 
-def create_lead(site, authorization: str, ip: str = "127.0.0.1"):
+def create_lead(site, authorization: str, ip: str = "127.0.0.1", body: object = None, path="leads"):
     return Client(REMOTE_ADDR=ip).post(
-        f"/rest/sites/{site.uuid}/leads",
-        json.dumps({"source": "PieSync", "email": "ann@example.com"}),
+        f"/rest/sites/{site.uuid}/{path}",
+        json.dumps({"source": "PieSync", "email": "ann@example.com"} if body is None else body),
         content_type="application/json",
         HTTP_AUTHORIZATION=authorization,
     )
@@ -107,3 +109,75 @@ def test_every_incoming_endpoint_is_limited(limited, site, connected):
         HTTP_AUTHORIZATION=basic,
     )
     assert response.status_code == 429
+
+
+# --- lead create: counted in the lead's own statement (leads.views.LeadCreateView) -------
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        pytest.param({"email": "ann@example.com"}, 422, id="invalid-fields"),
+        pytest.param([], 400, id="not-an-object"),
+        pytest.param(
+            {"source": "PieSync", "id": "7c9e6679742540de944be07fc1f90ae7"}, 409, id="id-exists"
+        ),
+    ],
+)
+def test_a_lead_refused_for_its_body_counts_too(limited, site, connected, body, status):
+    basic = basic_auth(connected.client_id)
+    if status == 409:
+        Lead.objects.create(site=site, id="7c9e6679742540de944be07fc1f90ae7", source="PieSync")
+    assert [create_lead(site, basic, body=body).status_code for _ in range(3)] == [status] * 3
+
+    assert_too_many_requests(create_lead(site, basic), at_most=3600)
+    assert Lead.objects.count() == (1 if status == 409 else 0)
+
+
+def test_past_the_limit_a_bad_body_is_429_too(limited, site, connected):
+    basic = basic_auth(connected.client_id)
+    for _ in range(3):
+        create_lead(site, basic)
+
+    assert_too_many_requests(create_lead(site, basic, body={"email": "x"}), at_most=3600)
+    assert_too_many_requests(create_lead(site, basic, body="not an object"), at_most=3600)
+    assert Lead.objects.count() == 3
+
+
+def test_potential_seller_leads_count_against_the_same_allowance(limited, site, connected):
+    basic = basic_auth(connected.client_id)
+    for _ in range(2):
+        assert create_lead(site, basic).status_code == 201
+    assert create_lead(site, basic, path="potential-seller-leads").status_code == 201
+
+    response = create_lead(site, basic, path="potential-seller-leads")
+    assert_too_many_requests(response, at_most=3600)
+    assert Lead.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_leads_sent_at_once_past_the_limit_are_refused_and_write_nothing(
+    live_server, no_limits, user, site, application
+):
+    """Each request on its own connection: as many leads as the allowance, whichever
+    requests win, and every other one a 429 that wrote nothing."""
+    allowance = AT_ONCE // 2
+    no_limits.RATE_LIMIT_INCOMING_API_PER_CLIENT = per_hour(allowance)
+    Connection.objects.create(site=site, application=application, connected_by=user)
+    requests = [
+        httpx.Request(
+            "POST",
+            f"{live_server.url}/rest/sites/{site.uuid}/leads",
+            json={"source": "PieSync", "email": "ann@example.com"},
+            headers={"Authorization": basic_auth(application.client_id)},
+        )
+        for _ in range(AT_ONCE)
+    ]
+
+    answers = send_at_once(requests)
+
+    assert sorted(answer.status_code for answer in answers) == [201] * allowance + [429] * (
+        AT_ONCE - allowance
+    )
+    assert Lead.objects.count() == allowance
+    assert LeadEvent.objects.count() == allowance
