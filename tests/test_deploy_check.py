@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.checks.security.sessions import (
+    check_session_cookie_httponly,
+    check_session_cookie_secure,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Never inherited from the environment the tests run in.
@@ -99,3 +103,14 @@ def test_production_mode_settings(setting, expected):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_an_insecure_session_cookie_is_reported_whatever_session_middleware(settings):
+    """MIDDLEWARE has core.middleware's SessionMiddleware, which Django's check does not
+    recognize by path: the check still reports the cookie, on the sessions app."""
+    settings.SESSION_COOKIE_SECURE = False
+    settings.SESSION_COOKIE_HTTPONLY = False
+
+    found = check_session_cookie_secure(None) + check_session_cookie_httponly(None)
+
+    assert [warning.id for warning in found] == ["security.W010", "security.W013"]

@@ -1,5 +1,6 @@
 """HEAD answers as a real gunicorn sends them (Django's test client strips HEAD bodies
-itself, so it would hide a body the server really writes)."""
+itself, so it would hide a body the server really writes); the pages' own middleware
+skipped on the API paths."""
 
 import os
 import socket
@@ -9,6 +10,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from django.test import Client
 
 from tests.leads.worker import BASE_DIR, WORKER_ENV
 
@@ -95,3 +97,30 @@ def test_a_head_answer_has_the_get_answers_headers(gunicorn_address):
 
     assert header(head, "Content-Type") == header(get_head, "Content-Type") == "application/json"
     assert header(head, "Content-Length") == str(len(get_body))
+
+
+# --- the pages' session, user and messages (core.middleware.PagesOnlyMiddleware) -------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/rest/sites/0f8fad5b-d9cb-469f-a165-70867728950e/leads",
+        "/piesync/subscription/0f8fad5b-d9cb-469f-a165-70867728950e/",
+        "/piesync/oauth/token/",
+    ],
+)
+def test_an_api_request_gets_no_session_user_or_messages_of_djangos(path):
+    """`auser` is the user AuthenticationMiddleware sets; DRF sets `user` itself."""
+    request = Client().get(path, HTTP_COOKIE="sessionid=abc").wsgi_request
+
+    assert [hasattr(request, name) for name in ("session", "auser", "_messages")] == [False] * 3
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/account/login/", "/piesync/oauth/authorize/", "/admin/"])
+def test_a_page_request_gets_its_session_user_and_messages(path):
+    request = Client().get(path).wsgi_request
+
+    assert [hasattr(request, name) for name in ("session", "auser", "_messages")] == [True] * 3
