@@ -65,6 +65,8 @@ class Options:
     wrk_threads: int
     deliveries: int  # pre-queued for the throughput run, and POSTed for the raw rate
     latency_leads: int  # created one at a time for commit → receipt
+    # py-spy on gunicorn's workers, per endpoint short of its target (0: no profile)
+    profile_seconds: int = 8
 
 
 def options() -> Options:
@@ -81,6 +83,7 @@ def options() -> Options:
         wrk_threads=int(os.environ.get("BENCH_WRK_THREADS", "1")),
         deliveries=int(os.environ.get("BENCH_DELIVERIES", "3000")),
         latency_leads=int(os.environ.get("BENCH_LATENCY_LEADS", "300")),
+        profile_seconds=int(os.environ.get("BENCH_PROFILE_SECONDS", "8")),
     )
 
 

@@ -14,22 +14,28 @@ children (`kernel.yama.ptrace_scope` 0 or 1).
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import django
 
 from . import config, stack
+from .load import Measurement
+
+if TYPE_CHECKING:
+    from .api import Api
 
 # (layer, pattern of a frame's file as py-spy names it, relative to its import root): the
 # first layer whose pattern matches, from the innermost frame out, takes the sample.
 LAYERS = [
     ("psycopg: adapting parameters, sending, reading rows", r"^psycopg/"),
-    ("Django's connection, pool and cursor wrappers", r"^(django/db/|psycopg_pool/|core/db\.py)"),
+    ("Django's ORM, connection, pool and cursors", r"^(django/db/|psycopg_pool/|core/db\.py)"),
     ("the lead's body (payload JSON)", r"^leads/payloads\.py"),
     (
         "validation (DRF fields)",
@@ -38,7 +44,15 @@ LAYERS = [
     ("JSON body parsing", r"^(core/parsers\.py|rest_framework/parsers\.py)"),
     ("the service and its statement's parameters", r"^(leads/(services|statements)\.py|core/ids)"),
     ("rate limits", r"^ratelimits/"),
-    ("authentication", r"^(oauth_provider/|subscriptions/(selectors|views)\.py)"),
+    (
+        "credentials: client secrets and tokens looked up and checked",
+        r"^(oauth_provider/(authentication|client_authentication|permissions|selectors|hashers)"
+        r"\.py|subscriptions/(selectors|views)\.py)",
+    ),
+    (
+        "the OAuth flow: oauthlib, django-oauth-toolkit",
+        r"^(oauthlib/|oauth2_provider/|oauth_provider/)",
+    ),
     ("the subscription's answer (decrypting)", r"^(subscriptions/|cryptography/)"),
     ("DRF: request, negotiation, response, rendering", r"^rest_framework/"),
     ("Django: URL resolving", r"^django/urls/"),
@@ -55,6 +69,10 @@ _FILE = re.compile(r"\(([^()]+):\d+\)$")
 OTHER = "other (the standard library's own)"
 
 
+class ProfileUnavailable(Exception):
+    """py-spy could not sample the workers (not installed, or not allowed to trace)."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("endpoint", nargs="?", default="lead create")
@@ -64,15 +82,15 @@ def main() -> None:
         os.environ.update(config.production_environment(directory))
         stack.fresh_database()
         django.setup()
-        samples, rps, cpu_ms = _sample(args.endpoint, args.seconds, Path(directory))
+        samples, measured = _profile_fresh(args.endpoint, args.seconds, Path(directory))
     print(
-        f"{args.endpoint}: {rps:,.0f} requests/s, {cpu_ms:.2f} ms CPU per request "
-        f"(gunicorn and PostgreSQL), {sum(samples.values()):,} samples\n"
+        f"{args.endpoint}: {measured.rps:,.0f} requests/s, {measured.cpu_ms:.2f} ms CPU per "
+        f"request (gunicorn and PostgreSQL), {sum(samples.values()):,} samples\n"
     )
-    print(table(samples))
+    print(table({args.endpoint: samples}))
 
 
-def _sample(endpoint: str, seconds: int, work: Path) -> tuple[Counter[str], float, float]:
+def _profile_fresh(endpoint: str, seconds: int, work: Path) -> tuple[Counter[str], Measurement]:
     from django.db import connections
 
     from . import run  # imports the models: only once Django is set up
@@ -85,21 +103,34 @@ def _sample(endpoint: str, seconds: int, work: Path) -> tuple[Counter[str], floa
     try:
         with stack.receiver(work), stack.web(work) as web, stack.stub_web(work) as stub:
             api = Api(bench, options=options, web_pid=web.pid, stub_web_pid=stub.pid, work_dir=work)
+            api.healthz(options.warmup_seconds)  # sizes a grant's single-use credentials
             api.measure(endpoint, options.warmup_seconds)
-            workers = _children(web.pid)
-            recorders = [_record(pid, seconds, work / f"{pid}.txt") for pid in workers]
-            measured = api.measure(endpoint, seconds + 1)
-            for recorder in recorders:
-                _, errors = recorder.communicate()
-                if recorder.returncode != 0:
-                    raise SystemExit(f"py-spy failed:\n{errors}")
-            samples = split(
-                line for pid in workers for line in (work / f"{pid}.txt").read_text().splitlines()
-            )
+            return profile(api, endpoint, web_pid=web.pid, seconds=seconds, work=work)
+    except ProfileUnavailable as unavailable:
+        raise SystemExit(str(unavailable)) from None
     finally:
         connections.close_all()
         stack.drop_database()
-    return samples, measured.rps, measured.cpu_ms
+
+
+def profile(
+    api: "Api", endpoint: str, *, web_pid: int, seconds: int, work: Path
+) -> tuple[Counter[str], Measurement]:
+    """The endpoint run by wrk for `seconds` while py-spy samples each of gunicorn's
+    workers (`web_pid`'s children): the samples by layer, and wrk's measurement."""
+    workers = _children(web_pid)
+    recorders = [_record(pid, work / f"py-spy-{pid}.txt") for pid in workers]
+    # Until wrk is done: a grant's run first makes its single-use credentials, for as
+    # long as it takes (the workers idle meanwhile, and hold no GIL to sample).
+    measured = api.measure(endpoint, seconds)
+    for recorder in recorders:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes what it sampled, and exits
+        _, errors = recorder.communicate()
+        if recorder.returncode != 0:
+            raise ProfileUnavailable(f"py-spy failed: {errors.strip()}")
+    return split(
+        line for pid in workers for line in (work / f"py-spy-{pid}.txt").read_text().splitlines()
+    ), measured
 
 
 def _children(pid: int) -> list[int]:
@@ -107,11 +138,14 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in found.stdout.split()]
 
 
-def _record(pid: int, seconds: int, output: Path) -> subprocess.Popen[str]:
+def _record(pid: int, output: Path) -> subprocess.Popen[str]:
+    executable = Path(sys.executable).with_name("py-spy")
+    if not executable.exists():
+        raise ProfileUnavailable(f"no {executable}: `make install` installs the dev extras")
     return subprocess.Popen(
         [
-            str(Path(sys.executable).with_name("py-spy")),
-            *("record", "--pid", str(pid), "--rate", "250", "--duration", str(seconds)),
+            str(executable),
+            *("record", "--pid", str(pid), "--rate", "250"),
             *("--format", "raw", "--output", str(output), "--gil", "--nonblocking"),
         ],
         stdout=subprocess.DEVNULL,
@@ -141,10 +175,29 @@ def _layer(frames: list[str], layers: list[tuple[str, re.Pattern[str]]]) -> str:
     return OTHER
 
 
-def table(samples: Counter[str]) -> str:
-    total = sum(samples.values()) or 1
-    rows = [f"| {name} | {count / total:.0%} |" for name, count in samples.most_common()]
-    return "\n".join(["| layer | share of Python CPU |", "|---|--:|", *rows])
+def table(profiles: Mapping[str, Counter[str]]) -> str:
+    """One column per endpoint: each layer's share of that endpoint's samples, the
+    layers in order of their largest share."""
+    shares = {
+        endpoint: {layer: count / (sum(samples.values()) or 1) for layer, count in samples.items()}
+        for endpoint, samples in profiles.items()
+    }
+    layers = sorted(
+        {layer for by_layer in shares.values() for layer in by_layer},
+        key=lambda layer: -max(by_layer.get(layer, 0) for by_layer in shares.values()),
+    )
+    return "\n".join(
+        [
+            f"| layer | {' | '.join(shares)} |",
+            f"|---|{'--:|' * len(shares)}",
+            *(
+                f"| {layer} | "
+                + " | ".join(f"{by_layer.get(layer, 0):.0%}" for by_layer in shares.values())
+                + " |"
+                for layer in layers
+            ),
+        ]
+    )
 
 
 if __name__ == "__main__":

@@ -2,17 +2,18 @@
 
 import os
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from . import config, delivery, seed, stack
+from . import config, delivery, profile_web, seed, stack
 from .api import BASELINE, LEAD_CREATE, Api, options_check
 from .fixtures import Bench, bench_create
 from .load import Measurement
-from .report import Results, machine
+from .report import Results, machine, short_of_target
 
 
 def prepare() -> Bench:
@@ -71,6 +72,13 @@ def bench() -> None:
                         )
                         print(f"API at {scale} ...", flush=True)
                         api_results[scale] = api.all()
+                    profiles, profile_note = profile_short_of_target(
+                        api,
+                        api_results,
+                        web_pid=web.pid,
+                        work=work,
+                        seconds=options.profile_seconds,
+                    )
         results = Results(
             options=options,
             web=web_shape(),
@@ -80,6 +88,8 @@ def bench() -> None:
             throughput=throughput,
             raw=raw,
             raw_one=raw_one,
+            profiles=profiles,
+            profile_note=profile_note,
         )
         markdown = results.markdown()
         print("\n" + markdown)
@@ -88,6 +98,38 @@ def bench() -> None:
     finally:
         connections.close_all()
         stack.drop_database()
+
+
+def profile_short_of_target(
+    api: Api,
+    results: dict[str, dict[str, Measurement]],
+    *,
+    web_pid: int,
+    work: Path,
+    seconds: int,
+) -> tuple[dict[str, Counter[str]], str]:
+    """Each endpoint short of its target profiled at the last scale measured
+    (bench.profile_web), and how; or why there is no profile."""
+    short = short_of_target(results)
+    if not short or not seconds:
+        return {}, ""
+    scale = list(results)[-1]
+    profiles = {}
+    try:
+        for endpoint in short:
+            print(f"Profiling {endpoint} ...", flush=True)
+            profiles[endpoint], _ = profile_web.profile(
+                api, endpoint, web_pid=web_pid, seconds=seconds, work=work
+            )
+    except profile_web.ProfileUnavailable as unavailable:
+        return {}, f"Not profiled: {unavailable}."
+    return profiles, (
+        f"py-spy sampled each gunicorn worker's GIL-holding thread for {seconds} s while wrk "
+        f"ran each endpoint, at the {scale} scale, after its measurements; each sample goes "
+        "to the layer of its innermost frame that names one (`bench/profile_web.py`). Shares "
+        "of the workers' Python CPU: PostgreSQL's is in the CPU columns above. How to read "
+        "them: docs/speed.md#what-the-profiles-say."
+    )
 
 
 TUNE_SHAPES = "1x8,2x4,2x8,3x4,4x2,4x4,5x2,6x2"

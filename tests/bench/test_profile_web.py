@@ -31,10 +31,15 @@ def test_a_sample_goes_to_the_layer_of_its_innermost_frame_that_names_one():
     }
 
 
-def test_the_table_gives_each_layers_share_largest_first():
-    assert table(split([f"{HANDLE};{SEND} 3", f"{HANDLE} 1"])).splitlines() == [
-        "| layer | share of Python CPU |",
-        "|---|--:|",
-        "| psycopg: adapting parameters, sending, reading rows | 75% |",
-        "| gunicorn: HTTP parsing, writing, access log | 25% |",
+def test_the_table_gives_each_endpoints_shares_in_a_column_largest_first():
+    profiles = {
+        "lead create": split([f"{HANDLE};{SEND} 3", f"{HANDLE} 1"]),
+        "subscription GET": split([f"{HANDLE} 1"]),
+    }
+
+    assert table(profiles).splitlines() == [
+        "| layer | lead create | subscription GET |",
+        "|---|--:|--:|",
+        "| gunicorn: HTTP parsing, writing, access log | 25% | 100% |",
+        "| psycopg: adapting parameters, sending, reading rows | 75% | 0% |",
     ]

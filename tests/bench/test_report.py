@@ -1,6 +1,10 @@
 """The bench's verdicts (bench.report): an API target holds at every scale, and one
 not met is checked against twice the share the speed issue started from."""
 
+from collections import Counter
+
+import pytest
+
 from bench.api import ENDPOINTS, LEAD_CREATE, SUBSCRIPTION_GET
 from bench.config import Options
 from bench.cpu import Usage
@@ -69,6 +73,33 @@ def test_a_target_not_met_is_held_to_twice_the_starting_share_everywhere():
         "(why not more: docs/speed.md#what-the-profiles-say)"
     )
     assert "100k 15.9%" in verdict(report, LEAD_CREATE)[0]
+
+
+@pytest.mark.django_db  # the machine's description asks PostgreSQL its version
+def test_a_profile_of_the_endpoints_short_of_their_targets_follows_the_targets():
+    report = results({"small": {LEAD_CREATE: 0.17}})
+    report.profiles = {LEAD_CREATE: Counter({"gunicorn": 3, "psycopg": 1})}
+    report.profile_note = "py-spy, 8 s each."
+
+    markdown = report.markdown()
+
+    assert "(why not more: the profile below, and docs/speed.md#what-the-profiles-say)" in (
+        "\n".join(verdict(report, LEAD_CREATE))
+    )
+    section = markdown.split("## Where gunicorn's Python CPU goes, for the targets not met\n")[1]
+    assert section.splitlines()[1:7] == [
+        "py-spy, 8 s each.",
+        "",
+        "| layer | lead create |",
+        "|---|--:|",
+        "| gunicorn | 75% |",
+        "| psycopg | 25% |",
+    ]
+
+
+@pytest.mark.django_db
+def test_no_profile_no_section():
+    assert "Python CPU goes" not in results({"small": {LEAD_CREATE: 0.17}}).markdown()
 
 
 def test_twice_the_starting_share_at_every_scale_is_met_instead():
