@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import JsonAPIView, json_object, validated
-from core.errors import DomainError, InvalidJson, NotFound
+from core.errors import Conflict, DomainError, InvalidJson, NotFound
 from oauth_provider.authentication import BearerTokenAuthentication, IncomingClientThrottle
 from oauth_provider.client_authentication import ClientCredentialsAuthentication
 from oauth_provider.permissions import PartnerCanReachSite, partner_site
@@ -89,10 +89,11 @@ class LeadCreateView(IncomingAPIView):
         return super().handle_exception(exc)
 
     def create(self, request: Request, *, lead: LeadInput, fields: dict[str, str]) -> Response:
+        """The lead, the request counted by its statement; a refusal before that statement
+        (the activities' cap) is left to handle_exception to count."""
         [throttle] = self.get_throttles()
         if not isinstance(throttle, PerClientThrottle):
             raise TypeError("A new lead's statement counts a PerClientThrottle's limits")
-        self.counted = True  # by the statement, whatever it finds
         try:
             services.lead_create(
                 site=partner_site(request),
@@ -102,7 +103,12 @@ class LeadCreateView(IncomingAPIView):
                 rate_limit=throttle.hit(request),
             )
         except OverLimit as over:
+            self.counted = True
             raise Throttled(wait=over.retry_after) from None
+        except Conflict:
+            self.counted = True  # the statement ran, and found the id taken
+            raise
+        self.counted = True
         return Response({}, status=201)
 
 

@@ -134,6 +134,18 @@ def test_a_lead_refused_for_its_body_counts_too(limited, site, connected, body, 
     assert Lead.objects.count() == (1 if status == 409 else 0)
 
 
+def test_a_lead_refused_for_its_number_of_activities_counts_too(limited, site, connected):
+    """The cap is the service's, checked before the lead's statement would count it."""
+    limited.LEAD_REQUEST_MAX_ACTIVITIES = 1
+    basic = basic_auth(connected.client_id)
+    note = {"type": "note", "source": "PieSync", "description": "Called"}
+    body = {"source": "PieSync", "activities": [note, note]}
+    assert [create_lead(site, basic, body=body).status_code for _ in range(3)] == [422] * 3
+
+    assert_too_many_requests(create_lead(site, basic), at_most=3600)
+    assert not Lead.objects.exists()
+
+
 def test_past_the_limit_a_bad_body_is_429_too(limited, site, connected):
     basic = basic_auth(connected.client_id)
     for _ in range(3):
