@@ -82,27 +82,33 @@ class Hit:
 
     def params(self) -> dict[str, list[Any]]:
         """HIT_CTES' parameters: the counted keys first, each in key order."""
-        rows = [(row, True) for row in self.counted] + [(row, False) for row in self.checked]
+        rows = self._rows()
         return {
-            "hit_keys": [key for (key, _, _), _ in rows],
-            "hit_ends": [_end(end) for (_, end, _), _ in rows],
-            # A counted key is past its limit above it, a checked one once at it.
-            "hit_thresholds": [rate.limit - (not counted) for (_, _, rate), counted in rows],
-            "hit_counted": [counted for _, counted in rows],
+            "hit_keys": [key for key, _, _, _ in rows],
+            "hit_ends": [datetime.fromtimestamp(end, UTC) for _, end, _, _ in rows],
+            "hit_thresholds": [_threshold(rate, counted) for _, _, rate, counted in rows],
+            "hit_counted": [counted for _, _, _, counted in rows],
         }
 
     def retry_after(self, counts: Mapping[str, int]) -> int | None:
         """The seconds to wait (for `Retry-After`) if the counts (`hit_counts`) put the
         request past any limit, else None."""
         waits = [
-            math.ceil(end - self.at) for key, end, rate in self.counted if counts[key] > rate.limit
-        ]
-        waits += [
             math.ceil(end - self.at)
-            for key, end, rate in self.checked
-            if counts.get(key, 0) >= rate.limit
+            for key, end, rate, counted in self._rows()
+            if counts.get(key, 0) > _threshold(rate, counted)
         ]
         return max(waits) if waits else None
+
+    def _rows(self) -> list[tuple[str, int, Rate, bool]]:
+        """(key, window end, rate, counted) of every key, the counted ones first."""
+        return [(*row, True) for row in self.counted] + [(*row, False) for row in self.checked]
+
+
+def _threshold(rate: Rate, counted: bool) -> int:
+    """The count past which a key refuses the request: its limit for a key this request
+    is counted in, one less for a key only checked (refused once at its limit)."""
+    return rate.limit if counted else rate.limit - 1
 
 
 class OverLimit(Exception):
@@ -144,22 +150,8 @@ def hit_record(hit: Hit) -> int | None:
 def windows_full(*, limits: Mapping[str, Rate], now: float | None = None) -> int | None:
     """The seconds to wait if any key has already counted its limit in its current
     window, else None. Counts nothing: for limits on what a request turns out to be (a
-    failure), checked before its work. One primary-key SELECT."""
-    if not limits:
-        return None
-    at = time.time() if now is None else now
-    rows = _windows(limits, at)
-    with prepared_cursor() as cursor:
-        cursor.execute(_COUNTS, [[key for key, _, _ in rows], [_end(end) for _, end, _ in rows]])
-        counts = dict(cursor.fetchall())
-    waits = [math.ceil(end - at) for key, end, rate in rows if counts.get(key, 0) >= rate.limit]
-    return max(waits) if waits else None
-
-
-_COUNTS = """
-    SELECT key, hits FROM ratelimits_ratelimitwindow
-    WHERE (key, window_end) IN (SELECT * FROM unnest(%s::text[], %s::timestamptz[]))
-"""
+    failure), checked before its work. A Hit with nothing to count: one statement."""
+    return hit_record(Hit.of(limits={}, full=limits, now=now))
 
 
 def _windows(limits: Mapping[str, Rate], at: float) -> list[tuple[str, int, Rate]]:
@@ -173,10 +165,6 @@ def _windows(limits: Mapping[str, Rate], at: float) -> list[tuple[str, int, Rate
         ),
         key=lambda row: row[0],
     )
-
-
-def _end(end: int) -> datetime:
-    return datetime.fromtimestamp(end, UTC)
 
 
 @transaction.atomic

@@ -95,7 +95,6 @@ def post_lead(site, authorization: str) -> uuid.UUID:
 def kinds(sent: list[str]) -> list[str]:
     """Each statement named by what it is for."""
     names = {
-        r"^SELECT key, hits FROM ratelimits_ratelimitwindow": "failed authentications",
         r"^SELECT .* FROM oauth_provider_application AS a LEFT JOIN": "client and site",
         r"^WITH hit_window AS .* SELECT key, hits FROM hit_counts$": "rate limit",
         r"^SELECT .* FROM oauth_provider_accesstoken": "bearer token",
